@@ -1,0 +1,345 @@
+//! The multilayer perceptron: layers, a softmax output, and hand-written back-propagation.
+
+use crate::error::{check_shape, Result};
+use crate::{par, Activation, Float, Layer, MlpError, Softmax};
+use faer::MatRef;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// A fully connected network of any depth with a softmax output and the mean cross-entropy loss.
+///
+/// `Mlp::new(&[784, 150, 10], Activation::Sigmoid, seed)` builds a hidden layer of 150 sigmoid units
+/// and an output layer of 10 logits (identity activation) followed by [`Softmax`]; `&[784, 10]` is
+/// softmax regression. Samples are the **columns** of every batch matrix: an input batch is
+/// `(sizes[0], m)`, targets and probabilities are `(n_classes, m)`.
+///
+/// The method names follow the practical work: [`propagate`](Mlp::propagate) runs the forward pass and
+/// keeps what back-propagation needs, [`backpropagate`](Mlp::backpropagate) computes the delta
+/// `∂L/∂Z` of every layer and from them the parameter gradients, read with
+/// [`gradient_weights`](Mlp::gradient_weights) and [`gradient_bias`](Mlp::gradient_bias), and
+/// [`update_params`](Mlp::update_params) takes a plain SGD step.
+///
+/// ```
+/// use faer::Mat;
+/// use mlp_core::{Activation, Mlp};
+///
+/// let mut mlp = Mlp::<f64>::new(&[4, 8, 3], Activation::Sigmoid, 42)?;
+/// // Two samples as columns, and their one-hot targets (classes 0 and 2).
+/// let x = Mat::from_fn(4, 2, |i, j| (i + j) as f64 / 4.0);
+/// let y = Mat::from_fn(3, 2, |i, j| if i == 2 * j { 1.0 } else { 0.0 });
+///
+/// mlp.propagate(x.as_ref())?;
+/// let before = mlp.loss(y.as_ref())?;
+/// mlp.backpropagate(x.as_ref(), y.as_ref())?;
+/// assert_eq!(mlp.gradient_weights(0)?.shape(), (8, 4));
+/// mlp.update_params(0.5)?;
+///
+/// mlp.propagate(x.as_ref())?;
+/// assert!(mlp.loss(y.as_ref())? < before);
+/// # Ok::<(), mlp_core::MlpError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Mlp<T> {
+    layers: Vec<Layer<T>>,
+    softmax: Softmax<T>,
+    threads: usize,
+    /// The batch of the last forward pass, so that backpropagate can refuse another one.
+    last_input: Option<InputId>,
+}
+
+/// Identifies a matrix view by address, shape and strides (never dereferenced).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct InputId {
+    ptr: usize,
+    shape: (usize, usize),
+    strides: (isize, isize),
+}
+
+impl InputId {
+    fn of<T>(x: MatRef<'_, T>) -> Self {
+        Self {
+            ptr: x.as_ptr() as usize,
+            shape: x.shape(),
+            strides: (x.row_stride(), x.col_stride()),
+        }
+    }
+}
+
+impl<T: Float> Mlp<T> {
+    /// A network with the given layer sizes (inputs, hidden…, classes), `activation` on every
+    /// hidden layer, and weights drawn from a ChaCha8 generator seeded with `seed`.
+    pub fn new(sizes: &[usize], activation: Activation, seed: u64) -> Result<Self> {
+        validate_sizes(sizes)?;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let n_layers = sizes.len() - 1;
+        let layers = (0..n_layers)
+            .map(|l| {
+                let act = if l + 1 == n_layers {
+                    Activation::Identity
+                } else {
+                    activation
+                };
+                Layer::init(sizes[l], sizes[l + 1], act, &mut rng)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Self::from_layers(layers)
+    }
+
+    /// A network from ready layers; the last one's outputs are the logits.
+    pub fn from_layers(layers: Vec<Layer<T>>) -> Result<Self> {
+        let Some(last) = layers.last() else {
+            return Err(MlpError::InvalidSizes {
+                sizes: vec![],
+                reason: "a network needs at least one layer",
+            });
+        };
+        for (l, pair) in layers.windows(2).enumerate() {
+            check_shape(
+                || format!("layer {} input (the outputs of layer {l})", l + 1),
+                (pair[0].n_out(), 1),
+                (pair[1].n_in(), 1),
+            )?;
+        }
+        let n_classes = last.n_out();
+        Ok(Self {
+            layers,
+            softmax: Softmax::new(n_classes),
+            threads: par::default_threads(),
+            last_input: None,
+        })
+    }
+
+    /// The layer sizes: inputs, each layer's outputs.
+    pub fn sizes(&self) -> Vec<usize> {
+        std::iter::once(self.n_inputs())
+            .chain(self.layers.iter().map(Layer::n_out))
+            .collect()
+    }
+
+    /// The number of input features.
+    pub fn n_inputs(&self) -> usize {
+        self.layers[0].n_in()
+    }
+
+    /// The number of classes.
+    pub fn n_classes(&self) -> usize {
+        self.softmax.n_classes()
+    }
+
+    /// The layers, input side first.
+    pub fn layers(&self) -> &[Layer<T>] {
+        &self.layers
+    }
+
+    /// The layers, mutably (to load parameters, or for an optimiser).
+    pub fn layers_mut(&mut self) -> &mut [Layer<T>] {
+        &mut self.layers
+    }
+
+    /// The total number of weights and biases.
+    pub fn n_params(&self) -> usize {
+        self.layers.iter().map(Layer::n_params).sum()
+    }
+
+    /// Limits the threads used by large products (1 makes every product sequential).
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
+    }
+
+    /// Forward propagation of a batch `x` `(n_inputs, m)`: returns the class probabilities
+    /// `(n_classes, m)` and keeps every layer's activations for [`Mlp::backpropagate`].
+    ///
+    /// NaN inputs give NaN outputs.
+    pub fn propagate(&mut self, x: MatRef<'_, T>) -> Result<MatRef<'_, T>> {
+        let m = x.ncols();
+        check_shape(
+            || "propagate input (layer 0)".into(),
+            (self.n_inputs(), m),
+            x.shape(),
+        )?;
+        if m == 0 {
+            return Err(MlpError::EmptyBatch { what: "propagate" });
+        }
+        let threads = self.threads;
+        self.layers[0].forward(x, threads);
+        for l in 1..self.layers.len() {
+            let (below, above) = self.layers.split_at_mut(l);
+            above[0].forward(below[l - 1].output(m), threads);
+        }
+        self.last_input = Some(InputId::of(x));
+        let logits = self.layers.last().expect("at least one layer").output(m);
+        self.softmax.propagate(logits)
+    }
+
+    /// The probabilities of the last forward pass, `(n_classes, m)`.
+    pub fn probabilities(&self) -> Result<MatRef<'_, T>> {
+        self.batch_size()?;
+        Ok(self.softmax.probabilities())
+    }
+
+    /// The mean cross-entropy of the last forward pass against one-hot `targets` `(n_classes, m)`.
+    pub fn loss(&self, targets: MatRef<'_, T>) -> Result<T> {
+        let m = self.batch_size()?;
+        let logits = self.layers.last().expect("at least one layer").output(m);
+        self.softmax.loss(logits, targets)
+    }
+
+    /// Back-propagation of the last forward pass against one-hot `targets` `(n_classes, m)`.
+    ///
+    /// Computes the delta `Δ_l = ∂L/∂Z_l` of every layer, starting from `(P − Y)/m` at the softmax and
+    /// going down with `Δ_{l−1} = (W_lᵀ·Δ_l) ⊙ f'(A_{l−1})`, and the gradients `∂L/∂W_l = Δ_l·A_{l−1}ᵀ`,
+    /// `∂L/∂b_l = Δ_l·1`. `x` must be the batch given to [`Mlp::propagate`]: the first layer's weight
+    /// gradient needs it, and the network does not copy it.
+    pub fn backpropagate(&mut self, x: MatRef<'_, T>, targets: MatRef<'_, T>) -> Result<()> {
+        let m = self.batch_size()?;
+        if self.last_input != Some(InputId::of(x)) {
+            return Err(MlpError::InputChanged { found: x.shape() });
+        }
+        check_shape(
+            || "backpropagate targets".into(),
+            (self.n_classes(), m),
+            targets.shape(),
+        )?;
+        let threads = self.threads;
+        let n_layers = self.layers.len();
+        let last = &mut self.layers[n_layers - 1];
+        self.softmax
+            .backpropagate(targets, last.delta_slice_mut(m))?;
+        for l in (0..n_layers).rev() {
+            let (below, above) = self.layers.split_at_mut(l);
+            let layer = &mut above[0];
+            match below.last_mut() {
+                Some(prev) => {
+                    layer.compute_gradients(prev.output(m), threads);
+                    let activation = prev.activation();
+                    let (prev_output, prev_delta) = prev.output_and_delta_mut(m);
+                    layer.propagate_delta(m, prev_delta, prev_output, activation, threads);
+                }
+                None => layer.compute_gradients(x, threads),
+            }
+        }
+        Ok(())
+    }
+
+    /// `∂L/∂W` of layer `layer` (0 = the input side) from the last back-propagation.
+    pub fn gradient_weights(&self, layer: usize) -> Result<MatRef<'_, T>> {
+        Ok(self.layer(layer)?.gradient_weights())
+    }
+
+    /// `∂L/∂b` of layer `layer` from the last back-propagation.
+    pub fn gradient_bias(&self, layer: usize) -> Result<&[T]> {
+        Ok(self.layer(layer)?.gradient_bias())
+    }
+
+    /// One plain SGD step on every parameter: `θ ← θ − learning_rate · ∂L/∂θ`.
+    pub fn update_params(&mut self, learning_rate: f64) -> Result<()> {
+        if !(learning_rate.is_finite() && learning_rate > 0.0) {
+            return Err(MlpError::InvalidHyperParameter {
+                name: "learning rate",
+                value: learning_rate,
+                reason: "must be finite and positive",
+            });
+        }
+        let lr = T::from_f64(learning_rate);
+        for layer in &mut self.layers {
+            let (w, b, gw, gb) = layer.params_and_grads_mut();
+            for (p, &g) in w.iter_mut().zip(gw).chain(b.iter_mut().zip(gb)) {
+                *p -= lr * g;
+            }
+        }
+        Ok(())
+    }
+
+    /// The predicted class (arg-max of the probabilities) of every sample of the last forward pass,
+    /// written into `classes` (length m).
+    pub fn predictions_into(&self, classes: &mut [usize]) -> Result<()> {
+        let p = self.probabilities()?;
+        check_shape(
+            || "predictions buffer".into(),
+            (p.ncols(), 1),
+            (classes.len(), 1),
+        )?;
+        for (j, class) in classes.iter_mut().enumerate() {
+            let column = p.col(j);
+            let mut best = 0;
+            for i in 1..column.nrows() {
+                if column[i] > column[best] {
+                    best = i;
+                }
+            }
+            *class = best;
+        }
+        Ok(())
+    }
+
+    /// The predicted class of every sample of `x` `(n_inputs, m)`.
+    pub fn predict(&mut self, x: MatRef<'_, T>) -> Result<Vec<usize>> {
+        self.propagate(x)?;
+        let mut classes = vec![0; x.ncols()];
+        self.predictions_into(&mut classes)?;
+        Ok(classes)
+    }
+
+    /// The fraction of samples of `x` whose predicted class differs from `labels`.
+    pub fn error_rate<L: Copy + Into<usize>>(
+        &mut self,
+        x: MatRef<'_, T>,
+        labels: &[L],
+    ) -> Result<f64> {
+        check_shape(
+            || "error_rate labels".into(),
+            (x.ncols(), 1),
+            (labels.len(), 1),
+        )?;
+        let n_classes = self.n_classes();
+        if let Some((index, label)) = labels
+            .iter()
+            .map(|&l| l.into())
+            .enumerate()
+            .find(|&(_, l)| l >= n_classes)
+        {
+            return Err(MlpError::LabelOutOfRange {
+                index,
+                label,
+                n_classes,
+            });
+        }
+        let predicted = self.predict(x)?;
+        let wrong = predicted
+            .iter()
+            .zip(labels)
+            .filter(|&(&p, &l)| p != l.into())
+            .count();
+        Ok(wrong as f64 / labels.len() as f64)
+    }
+
+    fn layer(&self, index: usize) -> Result<&Layer<T>> {
+        self.layers.get(index).ok_or(MlpError::NoSuchLayer {
+            index,
+            n_layers: self.layers.len(),
+        })
+    }
+
+    fn batch_size(&self) -> Result<usize> {
+        self.last_input
+            .map(|id| id.shape.1)
+            .ok_or(MlpError::NoForwardPass)
+    }
+}
+
+/// Checks that `sizes` describes a network: at least inputs and classes, every width ≥ 1.
+pub(crate) fn validate_sizes(sizes: &[usize]) -> Result<()> {
+    if sizes.len() < 2 {
+        return Err(MlpError::InvalidSizes {
+            sizes: sizes.to_vec(),
+            reason: "need at least the number of inputs and the number of classes",
+        });
+    }
+    if sizes.contains(&0) {
+        return Err(MlpError::InvalidSizes {
+            sizes: sizes.to_vec(),
+            reason: "every width must be at least 1",
+        });
+    }
+    Ok(())
+}

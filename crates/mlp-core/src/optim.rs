@@ -1,0 +1,144 @@
+//! Stochastic gradient descent with momentum and weight decay, and learning-rate schedules.
+
+use crate::{Float, Mlp, MlpError, Result};
+
+/// SGD with optional momentum and L2 weight decay, in PyTorch's convention:
+/// `v ← μ·v + g + λ·w`, `w ← w − η·v` (with μ = 0 this is plain SGD).
+///
+/// Weight decay applies to weights only, not biases: shrinking a bias does not regularise the
+/// function and only slows its fit. Velocities are allocated once, at construction.
+#[derive(Debug, Clone)]
+pub struct Sgd<T> {
+    momentum: f64,
+    weight_decay: f64,
+    /// Per layer: velocities of the weights and of the bias.
+    velocity: Vec<(Vec<T>, Vec<T>)>,
+}
+
+impl<T: Float> Sgd<T> {
+    /// An optimiser for `mlp` with momentum μ ∈ [0, 1) and weight decay λ ≥ 0.
+    pub fn new(mlp: &Mlp<T>, momentum: f64, weight_decay: f64) -> Result<Self> {
+        if !(0.0..1.0).contains(&momentum) {
+            return Err(MlpError::InvalidHyperParameter {
+                name: "momentum",
+                value: momentum,
+                reason: "must be in [0, 1)",
+            });
+        }
+        if !(weight_decay.is_finite() && weight_decay >= 0.0) {
+            return Err(MlpError::InvalidHyperParameter {
+                name: "weight decay",
+                value: weight_decay,
+                reason: "must be finite and non-negative",
+            });
+        }
+        let zero = T::from_f64(0.0);
+        let velocity = mlp
+            .layers()
+            .iter()
+            .map(|l| (vec![zero; l.n_in() * l.n_out()], vec![zero; l.n_out()]))
+            .collect();
+        Ok(Self {
+            momentum,
+            weight_decay,
+            velocity,
+        })
+    }
+
+    /// The velocities, per layer `(weights, bias)`, column-major like the parameters; they are part
+    /// of a checkpoint.
+    pub fn velocity(&self) -> &[(Vec<T>, Vec<T>)] {
+        &self.velocity
+    }
+
+    /// The velocities, mutably (to restore a checkpoint).
+    pub fn velocity_mut(&mut self) -> &mut [(Vec<T>, Vec<T>)] {
+        &mut self.velocity
+    }
+
+    /// One step with learning rate `learning_rate` from the gradients of the last back-propagation.
+    pub fn step(&mut self, mlp: &mut Mlp<T>, learning_rate: f64) -> Result<()> {
+        if !(learning_rate.is_finite() && learning_rate > 0.0) {
+            return Err(MlpError::InvalidHyperParameter {
+                name: "learning rate",
+                value: learning_rate,
+                reason: "must be finite and positive",
+            });
+        }
+        if self.velocity.len() != mlp.layers().len() {
+            return Err(MlpError::InvalidSizes {
+                sizes: mlp.sizes(),
+                reason: "the optimiser was built for another network",
+            });
+        }
+        let (lr, mu, wd) = (
+            T::from_f64(learning_rate),
+            T::from_f64(self.momentum),
+            T::from_f64(self.weight_decay),
+        );
+        for (layer, (vw, vb)) in mlp.layers_mut().iter_mut().zip(&mut self.velocity) {
+            let (w, b, gw, gb) = layer.params_and_grads_mut();
+            if vw.len() != w.len() || vb.len() != b.len() {
+                return Err(MlpError::InvalidSizes {
+                    sizes: vec![w.len(), vw.len()],
+                    reason: "the optimiser was built for another network",
+                });
+            }
+            for ((p, &g), v) in w.iter_mut().zip(gw).zip(vw.iter_mut()) {
+                *v = mu * *v + g + wd * *p;
+                *p -= lr * *v;
+            }
+            for ((p, &g), v) in b.iter_mut().zip(gb).zip(vb.iter_mut()) {
+                *v = mu * *v + g;
+                *p -= lr * *v;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How the learning rate changes over epochs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LrSchedule {
+    /// The same rate every epoch.
+    #[default]
+    Constant,
+    /// Divided by 10 after half and again after three quarters of the epochs.
+    Step,
+    /// Cosine annealing from the base rate towards 0 over the run.
+    Cosine,
+}
+
+impl LrSchedule {
+    /// The learning rate of epoch `epoch` (0-based) of `n_epochs`, from the base rate `base`.
+    pub fn rate(self, base: f64, epoch: usize, n_epochs: usize) -> f64 {
+        let n = n_epochs.max(1) as f64;
+        let e = epoch as f64;
+        match self {
+            Self::Constant => base,
+            Self::Step => {
+                let drops = (e >= n * 0.5) as i32 + (e >= n * 0.75) as i32;
+                base * 0.1f64.powi(drops)
+            }
+            // Epoch e uses the rate at the midpoint between e and e + 1, so the last epoch is not 0.
+            Self::Cosine => base * 0.5 * (1.0 + (std::f64::consts::PI * (e + 0.5) / n).cos()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules() {
+        assert_eq!(LrSchedule::Constant.rate(0.1, 7, 10), 0.1);
+        assert_eq!(LrSchedule::Step.rate(1.0, 4, 10), 1.0);
+        assert!((LrSchedule::Step.rate(1.0, 5, 10) - 0.1).abs() < 1e-15);
+        assert!((LrSchedule::Step.rate(1.0, 8, 10) - 0.01).abs() < 1e-15);
+        let cos: Vec<f64> = (0..10)
+            .map(|e| LrSchedule::Cosine.rate(1.0, e, 10))
+            .collect();
+        assert!(cos.windows(2).all(|w| w[1] < w[0]) && cos[9] > 0.0 && cos[0] < 1.0);
+    }
+}
