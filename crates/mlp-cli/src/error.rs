@@ -1,0 +1,74 @@
+//! The CLI's error type and its exit codes.
+
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// Everything a command can fail with. Each maps to an exit code: 2 for a usage or input error
+/// (the user can fix the command line or the file), 1 for a runtime failure, 130 for an interruption.
+#[derive(Debug, Error)]
+pub enum CliError {
+    /// A command-line value that does not make sense.
+    #[error("{0}")]
+    Usage(String),
+    /// A data file or directory that cannot be read as a data set.
+    #[error(transparent)]
+    Data(#[from] mlp_data::DataError),
+    /// A network that cannot be built or run with the given values.
+    #[error(transparent)]
+    Model(#[from] mlp_core::MlpError),
+    /// A model or checkpoint file that cannot be loaded.
+    #[error("{path}: {reason}")]
+    ModelFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A file or directory that cannot be written or read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// Training diverged.
+    #[error("training diverged at epoch {epoch}: the {what} is {value}; try a smaller learning rate (--lr), e.g. {suggestion}")]
+    Diverged {
+        /// The 1-based epoch.
+        epoch: usize,
+        /// Which quantity was not finite.
+        what: &'static str,
+        /// Its value.
+        value: f64,
+        /// A smaller learning rate to try.
+        suggestion: f64,
+    },
+    /// The gradient check found a discrepancy above its threshold.
+    #[error("gradient check failed: {0}")]
+    GradCheckFailed(String),
+    /// The run was interrupted (Ctrl-C); what was finished has been saved.
+    #[error("interrupted: {0}")]
+    Interrupted(String),
+}
+
+impl CliError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Usage(_) | Self::Data(_) | Self::Model(_) | Self::ModelFile { .. } => 2,
+            Self::Io { .. } => 2,
+            Self::Diverged { .. } | Self::GradCheckFailed(_) => 1,
+            Self::Interrupted(_) => 130,
+        }
+    }
+
+    /// A closure wrapping an `io::Error` with the path at fault.
+    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| Self::Io { path, source }
+    }
+}
+
+/// The result type of the CLI.
+pub type Result<T> = std::result::Result<T, CliError>;

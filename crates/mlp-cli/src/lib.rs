@@ -1,0 +1,14 @@
+//! The command-line front end of the project, as a library so that `xtask` and the integration tests
+//! share its code: each subcommand is one module with its clap `Args` and a `run` function.
+
+pub mod bench;
+pub mod count_params;
+pub mod data;
+mod error;
+pub mod evaluate;
+pub mod gradcheck;
+pub mod model_file;
+pub mod spec;
+pub mod train;
+
+pub use error::{CliError, Result};
