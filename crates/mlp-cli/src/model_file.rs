@@ -88,7 +88,31 @@ pub fn to_bytes(
             ))
         })
         .collect::<Result<_>>()?;
-    safetensors::serialize(views, Some(metadata)).map_err(internal)
+    let bytes = safetensors::serialize(views, Some(metadata)).map_err(internal)?;
+    Ok(canonical_header(bytes))
+}
+
+/// The safetensors header with its entries in sorted order.
+///
+/// safetensors writes the metadata map in `HashMap` order, which changes from one process to the
+/// next; sorting it makes the same model give the same bytes, so runs can be compared byte for byte.
+fn canonical_header(mut bytes: Vec<u8>) -> Vec<u8> {
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Header {
+        #[serde(rename = "__metadata__")]
+        metadata: BTreeMap<String, String>,
+        #[serde(flatten)]
+        tensors: BTreeMap<String, serde_json::Value>,
+    }
+    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
+    let header: Header = serde_json::from_slice(bytes[8..8 + n].trim_ascii_end())
+        .expect("safetensors wrote valid JSON");
+    let sorted = serde_json::to_vec(&header).expect("a header serialises");
+    // The same entries in another order: the same length, so the data offsets are unchanged.
+    assert!(sorted.len() <= n, "a reordered header cannot grow");
+    bytes[8..8 + sorted.len()].copy_from_slice(&sorted);
+    bytes[8 + sorted.len()..8 + n].fill(b' ');
+    bytes
 }
 
 fn internal(err: safetensors::SafeTensorError) -> CliError {

@@ -20,7 +20,11 @@ pub const EXAMPLES: &str = "Examples:
   # The deep net with momentum and a cosine schedule.
   mlp-cli train --layers 150,200,150,50 --activation relu --lr 0.05 --momentum 0.9 --lr-schedule cosine --out runs/deep
   # Continue a run stopped with Ctrl-C.
-  mlp-cli train --resume runs/deep";
+  mlp-cli train --resume runs/deep
+
+A run stops with exit code 1 if it diverges: a loss that is not finite, or a training loss after an
+epoch above 10 times the untrained network's. Ctrl-C stops after the current mini-batch, keeps the
+curve and a checkpoint of the last completed epoch, and exits with code 130.";
 
 /// The hidden activation, as a command-line choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
@@ -117,6 +121,9 @@ pub struct Args {
     /// Stop (as if interrupted) after this many epochs of this invocation, keeping a checkpoint.
     #[arg(long, hide = true)]
     pub stop_after: Option<usize>,
+    /// Threads for the large matrix products (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
@@ -251,6 +258,10 @@ pub struct Summary {
     pub wall_seconds: f64,
 }
 
+/// A run whose training loss after an epoch exceeds this multiple of the untrained network's loss
+/// (or is not finite) has diverged.
+pub const DIVERGENCE_FACTOR: f64 = 10.0;
+
 /// Set by the Ctrl-C handler; the training loop stops after the current mini-batch.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
@@ -273,6 +284,8 @@ pub struct RunOptions {
     pub quiet: bool,
     /// Stop after this many epochs of this invocation, as if interrupted.
     pub stop_after: Option<usize>,
+    /// Threads for the large matrix products (None: all cores).
+    pub threads: Option<usize>,
 }
 
 /// The training and validation splits and the test set of a run.
@@ -288,7 +301,13 @@ pub struct Splits {
 impl Splits {
     /// Splits MNIST's training set into training and validation parts as `config` says.
     pub fn new(mnist: &Mnist, config: &TrainConfig) -> Result<Self> {
-        let (mut train, val) = mnist.train.split_last(config.val)?;
+        let (mut train, val) = mnist.train.split_last(config.val).map_err(|e| {
+            CliError::Usage(format!(
+                "--val {}: {e} (the training set has {} samples)",
+                config.val,
+                mnist.train.len()
+            ))
+        })?;
         if let Some(limit) = config.train_limit {
             if limit < train.len() {
                 train = train.take_first(limit)?;
@@ -492,6 +511,9 @@ fn run_epochs(
         epoch: first_done,
         mut curve,
     } = start;
+    if let Some(threads) = options.threads {
+        mlp.set_threads(threads);
+    }
     let train = &splits.train;
     let schedule: LrSchedule = config.lr_schedule.into();
     let mut eval_buffers = EvalBuffers::new(train.n_classes());
@@ -551,7 +573,9 @@ fn run_epochs(
         if !options.quiet {
             print_row(curve.last().unwrap());
         }
-        if !train_loss.is_finite() {
+        // The softmax is stable, so a far too large rate rarely reaches NaN: it shows as a loss
+        // far above the untrained network's. Ten times that is divergence by any practical measure.
+        if !train_loss.is_finite() || train_loss > DIVERGENCE_FACTOR * curve[0].train_loss {
             return Err(diverged(epoch, "training loss", train_loss, config.lr));
         }
         save_checkpoint(out, config, &mlp, &sgd, epoch)?;
@@ -669,9 +693,13 @@ fn print_row(r: &EpochRecord) {
 pub fn run(args: &Args) -> Result<()> {
     ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::Relaxed))
         .map_err(|e| CliError::Usage(format!("cannot install the Ctrl-C handler: {e}")))?;
+    if args.threads == Some(0) {
+        return Err(CliError::Usage("--threads must be at least 1".into()));
+    }
     let options = RunOptions {
         quiet: args.quiet,
         stop_after: args.stop_after,
+        threads: args.threads,
     };
     if let Some(dir) = &args.resume {
         let mnist = data::load(args.data.as_deref())?;
