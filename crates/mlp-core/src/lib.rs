@@ -21,6 +21,7 @@
 
 mod activation;
 mod error;
+pub mod gradcheck;
 mod layer;
 mod mlp;
 mod optim;
