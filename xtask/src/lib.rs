@@ -1,0 +1,22 @@
+//! Project automation behind `cargo xtask`: the experiments that produce `results/` and the
+//! report generated from their files.
+//!
+//! - `cargo xtask experiments [--quick] [--force]`: every training run (see [`experiments`]), the
+//!   forward-propagation benchmark, then the report.
+//! - `cargo xtask report [--results DIR]`: `REPORT.md` and the figures from the run files only
+//!   (see [`report`]).
+
+pub mod bench;
+pub mod executor;
+pub mod experiments;
+pub mod figures;
+pub mod gradients;
+pub mod plan;
+pub mod report;
+pub mod runs;
+pub mod stats;
+
+/// Errors of the tasks: any error, with its message.
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+/// The tasks' result type.
+pub type Result<T> = std::result::Result<T, Error>;
