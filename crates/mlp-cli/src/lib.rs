@@ -8,6 +8,7 @@ mod error;
 pub mod evaluate;
 pub mod gradcheck;
 pub mod model_file;
+pub mod plot;
 pub mod spec;
 pub mod train;
 

@@ -307,7 +307,12 @@ mod tests {
         corrupt[10] ^= 0xff;
         assert!(from_bytes(&corrupt, path).is_err());
         // A file whose metadata claims another architecture than its tensors hold.
-        let mut other = to_bytes(&Mlp::<f32>::new(&[6, 5, 3], Activation::Relu, 0).unwrap(), None, &[]).unwrap();
+        let mut other = to_bytes(
+            &Mlp::<f32>::new(&[6, 5, 3], Activation::Relu, 0).unwrap(),
+            None,
+            &[],
+        )
+        .unwrap();
         let at = other.windows(5).position(|w| w == b"6,5,3").unwrap();
         other[at..at + 5].copy_from_slice(b"6,4,3");
         let err = from_bytes(&other, path).err().unwrap().to_string();

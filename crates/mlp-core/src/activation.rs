@@ -1,11 +1,12 @@
 //! Element-wise activations, each with its derivative expressed through the value it produced.
 
+use crate::scalar::{vectorize, Kernel};
 use crate::Float;
 
 /// The non-linearity of a hidden layer.
 ///
 /// Each derivative is computed from the layer's *output* `a = f(z)`, which the forward pass keeps,
-/// so back-propagation never evaluates `exp` again: σ' = a(1 − a), tanh' = 1 − a², ReLU' = [a > 0].
+/// so back-propagation never evaluates `exp` again: σ' = a(1 − a), tanh' = 1 − a², ReLU' = `[a > 0]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Activation {
     /// The logistic function 1 / (1 + e^−z), the practical work's choice.
@@ -77,25 +78,81 @@ impl Activation {
 
     /// One fused pass over a column-major `rows × m` block: `z[i, j] = f(z[i, j] + bias[i])`.
     pub(crate) fn add_bias_and_apply<T: Float>(self, z: &mut [T], bias: &[T]) {
-        let rows = bias.len();
-        debug_assert_eq!(z.len() % rows.max(1), 0);
-        // The match is outside the loops so that each loop body is branch-free and vectorises.
-        match self {
-            Self::Sigmoid => map_columns(z, bias, |v| Self::Sigmoid.apply(v)),
-            Self::Tanh => map_columns(z, bias, |v| Self::Tanh.apply(v)),
-            Self::Relu => map_columns(z, bias, |v| Self::Relu.apply(v)),
-            Self::Identity => map_columns(z, bias, |v| v),
-        }
+        debug_assert_eq!(z.len() % bias.len().max(1), 0);
+        vectorize(AddBiasAndApply {
+            activation: self,
+            z,
+            bias,
+        });
     }
 
     /// One fused pass: `delta[k] *= f'(z)` where `output[k] = f(z)`.
     pub(crate) fn scale_by_derivative<T: Float>(self, delta: &mut [T], output: &[T]) {
         debug_assert_eq!(delta.len(), output.len());
-        match self {
-            Self::Sigmoid => zip_scale(delta, output, |a| Self::Sigmoid.derivative_from_output(a)),
-            Self::Tanh => zip_scale(delta, output, |a| Self::Tanh.derivative_from_output(a)),
-            Self::Relu => zip_scale(delta, output, |a| Self::Relu.derivative_from_output(a)),
-            Self::Identity => {}
+        vectorize(ScaleByDerivative {
+            activation: self,
+            delta,
+            output,
+        });
+    }
+}
+
+/// The loops of [`Activation::add_bias_and_apply`], compiled by [`vectorize`] for the CPU's widest
+/// registers.
+struct AddBiasAndApply<'a, T> {
+    activation: Activation,
+    z: &'a mut [T],
+    bias: &'a [T],
+}
+
+impl<T: Float> Kernel for AddBiasAndApply<'_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        let Self {
+            activation,
+            z,
+            bias,
+        } = self;
+        // The match is outside the loops so that each loop body is branch-free and vectorises.
+        match activation {
+            Activation::Sigmoid => map_columns(z, bias, |v| Activation::Sigmoid.apply(v)),
+            Activation::Tanh => map_columns(z, bias, |v| Activation::Tanh.apply(v)),
+            Activation::Relu => map_columns(z, bias, |v| Activation::Relu.apply(v)),
+            Activation::Identity => map_columns(z, bias, |v| v),
+        }
+    }
+}
+
+/// The loops of [`Activation::scale_by_derivative`], compiled by [`vectorize`].
+struct ScaleByDerivative<'a, T> {
+    activation: Activation,
+    delta: &'a mut [T],
+    output: &'a [T],
+}
+
+impl<T: Float> Kernel for ScaleByDerivative<'_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        let Self {
+            activation,
+            delta,
+            output,
+        } = self;
+        match activation {
+            Activation::Sigmoid => zip_scale(delta, output, |a| {
+                Activation::Sigmoid.derivative_from_output(a)
+            }),
+            Activation::Tanh => zip_scale(delta, output, |a| {
+                Activation::Tanh.derivative_from_output(a)
+            }),
+            Activation::Relu => zip_scale(delta, output, |a| {
+                Activation::Relu.derivative_from_output(a)
+            }),
+            Activation::Identity => {}
         }
     }
 }

@@ -92,13 +92,8 @@ pub fn exp_f32(x: f32) -> f32 {
     const LOW: f32 = -87.3;
     const HIGH: f32 = 88.0;
     let input = x;
-    let x = if x < LOW {
-        LOW
-    } else if x > HIGH {
-        HIGH
-    } else {
-        x
-    };
+    // `clamp` keeps NaN.
+    let x = x.clamp(LOW, HIGH);
     let shifted = x * LOG2_E + ROUND;
     let n = shifted - ROUND;
     let r = (x - n * LN2_HI) - n * LN2_LO;
@@ -116,6 +111,46 @@ pub fn exp_f32(x: f32) -> f32 {
     } else {
         result
     }
+}
+
+/// A loop to compile for several instruction sets: see [`vectorize`].
+///
+/// `run` must be `#[inline(always)]`, so that its body is compiled into each instruction set's copy
+/// (a closure would be inlined only at the optimiser's discretion, and is not when it is large).
+pub(crate) trait Kernel {
+    /// What the loop returns.
+    type Output;
+    /// The loop.
+    fn run(self) -> Self::Output;
+}
+
+/// Runs `kernel` compiled for the widest vector instructions this CPU has (AVX2 and FMA on x86-64),
+/// so that its loops use 256-bit registers while the crate itself is built for the baseline x86-64
+/// (SSE2, 128-bit). The instruction set is detected at run time (std caches the answer).
+///
+/// Floating-point results do not depend on the path taken: Rust never contracts `a * b + c` into a
+/// fused multiply-add, so every path rounds the same operations in the same order.
+#[inline(always)]
+pub(crate) fn vectorize<K: Kernel>(kernel: K) -> K::Output {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU supports the features `run_avx2` is compiled for.
+            return unsafe { run_avx2(kernel) };
+        }
+    }
+    kernel.run()
+}
+
+/// `kernel.run()`, compiled for AVX2 and FMA.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn run_avx2<K: Kernel>(kernel: K) -> K::Output {
+    kernel.run()
 }
 
 #[cfg(test)]

@@ -40,7 +40,7 @@ fn forward_matches_hand_computation() {
         ];
         // Logits, then softmax.
         let z0 = 0.7 * h[0] - 0.8 * h[1] + 0.9 * h[2] + 0.05;
-        let z1 = -1.0 * h[0] + 1.1 * h[1] - 1.2 * h[2] - 0.05;
+        let z1 = -h[0] + 1.1 * h[1] - 1.2 * h[2] - 0.05;
         let p0 = z0.exp() / (z0.exp() + z1.exp());
         assert!(
             (p[(0, j)] - p0).abs() < 1e-15,

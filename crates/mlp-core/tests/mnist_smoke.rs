@@ -14,7 +14,9 @@ fn one_epoch_of_sgd_reaches_below_ten_percent_test_error() {
     let mut y = Mat::<f32>::zeros(10, batch_size);
     let order = mlp_data::epoch_order(train.len(), 1, 1);
 
-    let before = mlp.error_rate(mnist.test.images(), mnist.test.labels()).unwrap();
+    let before = mlp
+        .error_rate(mnist.test.images(), mnist.test.labels())
+        .unwrap();
     for batch in mlp_data::batches(&order, batch_size).unwrap() {
         let m = batch.len();
         let mut xb = x.as_mut().subcols_mut(0, m);
@@ -24,8 +26,17 @@ fn one_epoch_of_sgd_reaches_below_ten_percent_test_error() {
         mlp.backpropagate(xb.as_ref(), yb.as_ref()).unwrap();
         mlp.update_params(0.5).unwrap();
     }
-    let after = mlp.error_rate(mnist.test.images(), mnist.test.labels()).unwrap();
-    println!("test error: {:.2} % before, {:.2} % after one epoch", 100.0 * before, 100.0 * after);
-    assert!(before > 0.5, "an untrained net should be near chance, got {before}");
+    let after = mlp
+        .error_rate(mnist.test.images(), mnist.test.labels())
+        .unwrap();
+    println!(
+        "test error: {:.2} % before, {:.2} % after one epoch",
+        100.0 * before,
+        100.0 * after
+    );
+    assert!(
+        before > 0.5,
+        "an untrained net should be near chance, got {before}"
+    );
     assert!(after < 0.10, "test error after one epoch: {after}");
 }
