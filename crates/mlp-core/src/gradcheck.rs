@@ -568,7 +568,8 @@ fn check_param(mlp: &Mlp<f64>, p: Param) -> Result<()> {
     }
 }
 
-fn get(mlp: &Mlp<f64>, p: Param) -> f64 {
+/// The current value of parameter `p` of `mlp` (`p` must exist: see [`select_params`]).
+pub fn get(mlp: &Mlp<f64>, p: Param) -> f64 {
     let layer = &mlp.layers()[p.layer];
     match p.kind {
         ParamKind::Weight => layer.weights()[(p.row, p.col)],
@@ -576,7 +577,8 @@ fn get(mlp: &Mlp<f64>, p: Param) -> f64 {
     }
 }
 
-fn set(mlp: &mut Mlp<f64>, p: Param, value: f64) {
+/// Sets parameter `p` of `mlp` to `value` (`p` must exist: see [`select_params`]).
+pub fn set(mlp: &mut Mlp<f64>, p: Param, value: f64) {
     let layer = &mut mlp.layers_mut()[p.layer];
     match p.kind {
         ParamKind::Weight => layer.weights_mut()[(p.row, p.col)] = value,

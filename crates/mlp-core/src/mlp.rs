@@ -243,7 +243,11 @@ impl<T: Float> Mlp<T> {
         let lr = T::from_f64(learning_rate);
         for layer in &mut self.layers {
             let (w, b, gw, gb) = layer.params_and_grads_mut();
-            for (p, &g) in w.iter_mut().zip(gw).chain(b.iter_mut().zip(gb)) {
+            // Two plain loops rather than a chained iterator, which does not vectorise.
+            for (p, &g) in w.iter_mut().zip(gw) {
+                *p -= lr * g;
+            }
+            for (p, &g) in b.iter_mut().zip(gb) {
                 *p -= lr * g;
             }
         }

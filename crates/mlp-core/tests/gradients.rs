@@ -6,8 +6,8 @@
 use faer::{Mat, MatRef};
 use mlp_autograd::{mlp_loss_and_gradients, Matrix};
 use mlp_core::gradcheck::{
-    backprop_gradients, check_gradients, check_gradients_against, max_relative_errors,
-    relative_error, select_params, step, LayerGradient, Param, ParamKind, ParamSelection,
+    backprop_gradients, check_gradients, check_gradients_against, get, max_relative_errors,
+    relative_error, select_params, set, step, LayerGradient, Param, ParamKind, ParamSelection,
     THRESHOLD,
 };
 use mlp_core::{Activation, Mlp, MlpError};
@@ -142,22 +142,6 @@ fn tape_error(mlp: &mut Mlp<f64>, x: &Mat<f64>, labels: &[usize], activation: Ac
         .unwrap()
         .into_iter()
         .fold(loss_error, |m, (w, b)| m.max(w).max(b))
-}
-
-fn get(mlp: &Mlp<f64>, p: Param) -> f64 {
-    let layer = &mlp.layers()[p.layer];
-    match p.kind {
-        ParamKind::Weight => layer.weights()[(p.row, p.col)],
-        ParamKind::Bias => layer.bias()[p.row],
-    }
-}
-
-fn set(mlp: &mut Mlp<f64>, p: Param, value: f64) {
-    let layer = &mut mlp.layers_mut()[p.layer];
-    match p.kind {
-        ParamKind::Weight => layer.weights_mut()[(p.row, p.col)] = value,
-        ParamKind::Bias => layer.bias_mut()[p.row] = value,
-    }
 }
 
 /// Pre-activations closer to 0 than this are treated as on the kink: the network's own forward
