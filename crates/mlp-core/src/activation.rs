@@ -2,6 +2,8 @@
 
 use crate::scalar::{vectorize, Kernel};
 use crate::Float;
+use faer::prelude::ReborrowMut;
+use faer::{MatMut, MatRef};
 
 /// The non-linearity of a hidden layer.
 ///
@@ -94,6 +96,38 @@ impl Activation {
             delta,
             output,
         });
+    }
+}
+
+impl Activation {
+    /// [`Activation::add_bias_and_apply`] on a block of rows of a column-major matrix (a thread's
+    /// rows of a layer's output), `bias` holding those rows' biases.
+    pub(crate) fn add_bias_and_apply_rows<T: Float>(self, mut z: MatMut<'_, T>, bias: &[T]) {
+        debug_assert_eq!(z.nrows(), bias.len());
+        for j in 0..z.ncols() {
+            let column = z.rb_mut().col_mut(j).try_as_col_major_mut();
+            self.add_bias_and_apply(column.expect("unit row stride").as_slice_mut(), bias);
+        }
+    }
+
+    /// [`Activation::scale_by_derivative`] on a block of rows of column-major matrices.
+    pub(crate) fn scale_by_derivative_rows<T: Float>(
+        self,
+        mut delta: MatMut<'_, T>,
+        output: MatRef<'_, T>,
+    ) {
+        debug_assert_eq!(delta.shape(), output.shape());
+        if self == Activation::Identity {
+            return;
+        }
+        for j in 0..delta.ncols() {
+            let d = delta.rb_mut().col_mut(j).try_as_col_major_mut();
+            let a = output.col(j).try_as_col_major();
+            self.scale_by_derivative(
+                d.expect("unit row stride").as_slice_mut(),
+                a.expect("unit row stride").as_slice(),
+            );
+        }
     }
 }
 

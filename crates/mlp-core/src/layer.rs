@@ -4,6 +4,7 @@ use crate::error::{check_shape, Result};
 use crate::scalar::{vectorize, Kernel};
 use crate::{par, Activation, Float, MlpError};
 use faer::linalg::matmul::matmul;
+use faer::prelude::ReborrowMut;
 use faer::{Accum, MatMut, MatRef, Par};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -40,6 +41,10 @@ pub struct Layer<T> {
     output: Vec<T>,
     /// Column-major `(n_out, capacity)`: ∂L/∂Z of the last batch.
     delta: Vec<T>,
+    /// Into how many row ranges the last forward pass split this layer between threads
+    /// ([`par::training_row_parts`]); back-propagation and the update keep the same ranges, so that
+    /// each thread works on the same rows of `W` throughout a step. 1: not split by rows.
+    row_parts: usize,
 }
 
 impl<T: Float> Layer<T> {
@@ -101,6 +106,7 @@ impl<T: Float> Layer<T> {
             grad_bias: vec![zero; n_out],
             output: Vec::new(),
             delta: Vec::new(),
+            row_parts: 1,
         }
     }
 
@@ -165,6 +171,11 @@ impl<T: Float> Layer<T> {
         )
     }
 
+    /// Into how many row ranges the last forward pass split this layer (1: none).
+    pub(crate) fn row_parts(&self) -> usize {
+        self.row_parts
+    }
+
     /// The activations of the last batch of `m` samples, `(n_out, m)`.
     pub(crate) fn output(&self, m: usize) -> MatRef<'_, T> {
         MatRef::from_column_major_slice(&self.output[..self.n_out * m], self.n_out, m)
@@ -191,11 +202,12 @@ impl<T: Float> Layer<T> {
 
     /// `A = f(W·X + b)` into the output buffer.
     ///
-    /// The columns are split between threads when the product is large enough
-    /// ([`par::column_parts`]), and each thread goes through its columns in cache-sized blocks:
-    /// the product of a block, then the fused bias-and-activation pass on it while it is still in
-    /// cache. A batch of too few columns to split has the rows of the weights split instead
-    /// ([`par::row_parts`]), and a batch of one uses a matrix-vector kernel ([`MatVec`]).
+    /// A training batch has the rows of `W` split between threads ([`par::training_row_parts`]),
+    /// each thread computing its rows of the product and the fused bias-and-activation pass on them;
+    /// back-propagation and the update then keep the same rows on the same threads. A larger batch
+    /// has its columns split ([`par::column_parts`]), each thread going through its columns in
+    /// cache-sized blocks: the product of a block, then the fused pass on it while it is still in
+    /// cache. A batch of one uses a matrix-vector kernel ([`MatVec`]).
     pub(crate) fn forward(&mut self, input: MatRef<'_, T>, threads: usize) {
         let m = input.ncols();
         debug_assert_eq!(input.nrows(), self.n_in);
@@ -204,6 +216,7 @@ impl<T: Float> Layer<T> {
         let weights = MatRef::from_column_major_slice(&self.weights, n_out, n_in);
         let bias = &self.bias[..];
         let macs = n_out * n_in * m;
+        self.row_parts = par::training_row_parts(n_out, n_in, m, threads);
         if m == 1 {
             if let Some(x) = input.col(0).try_as_col_major() {
                 // A batch of one: a matrix-vector product, bound by streaming the weights from
@@ -224,29 +237,23 @@ impl<T: Float> Layer<T> {
                 return;
             }
         }
-        let parts = par::column_parts(m, macs, threads);
-        let row_parts = par::row_parts(n_out, macs, threads);
-        if parts == 1 && row_parts > 1 {
-            // Too few columns to split, but large weights: split their rows between threads.
-            let out = &mut self.output[..n_out * m];
-            par::for_row_blocks(
-                MatMut::from_column_major_slice_mut(out, n_out, m),
-                row_parts,
-                |first, block| {
-                    let rows = block.nrows();
-                    matmul(
-                        block,
-                        Accum::Replace,
-                        weights.subrows(first, rows),
-                        input,
-                        T::from_f64(1.0),
-                        Par::Seq,
-                    );
-                },
-            );
-            activation.add_bias_and_apply(out, bias);
+        if self.row_parts > 1 {
+            let out = MatMut::from_column_major_slice_mut(&mut self.output[..n_out * m], n_out, m);
+            par::for_row_blocks((out, bias), self.row_parts, |first, (mut block, bias)| {
+                let rows = block.nrows();
+                matmul(
+                    block.rb_mut(),
+                    Accum::Replace,
+                    weights.subrows(first, rows),
+                    input,
+                    T::from_f64(1.0),
+                    Par::Seq,
+                );
+                activation.add_bias_and_apply_rows(block, bias);
+            });
             return;
         }
+        let parts = par::column_parts(m, macs, threads);
         par::for_column_blocks(
             &mut self.output[..n_out * m],
             n_out,
@@ -273,6 +280,28 @@ impl<T: Float> Layer<T> {
         let m = input.ncols();
         let (n_out, n_in) = (self.n_out, self.n_in);
         let delta = MatRef::from_column_major_slice(&self.delta[..n_out * m], n_out, m);
+        if self.row_parts > 1 {
+            // Each thread: its rows of ∂L/∂W and ∂L/∂b, from its rows of Δ.
+            let grad_weights =
+                MatMut::from_column_major_slice_mut(&mut self.grad_weights, n_out, n_in);
+            let views = (grad_weights, &mut self.grad_bias[..], delta);
+            par::for_row_blocks(
+                views,
+                self.row_parts,
+                |_, (grad_weights, grad_bias, delta)| {
+                    matmul(
+                        grad_weights,
+                        Accum::Replace,
+                        delta,
+                        input.transpose(),
+                        T::from_f64(1.0),
+                        Par::Seq,
+                    );
+                    row_sums_into(delta, grad_bias);
+                },
+            );
+            return;
+        }
         // The columns of ∂L/∂W (one per input) are independent: split them between threads, each
         // thread reading all of Δ and its rows of X.
         let parts = par::column_parts(n_in, n_out * n_in * m, threads);
@@ -293,22 +322,37 @@ impl<T: Float> Layer<T> {
                 );
             },
         );
-        row_sums_into(&self.delta[..n_out * m], &mut self.grad_bias);
+        row_sums_into(delta, &mut self.grad_bias);
     }
 
-    /// The delta of the layer below: `Δ_prev = (Wᵀ·Δ) ⊙ f'_prev`, written into `prev_delta`, where
-    /// `prev_output` is the previous layer's activations and `prev_activation` its non-linearity.
-    pub(crate) fn propagate_delta(
-        &self,
-        m: usize,
-        prev_delta: &mut [T],
-        prev_output: &[T],
-        prev_activation: Activation,
-        threads: usize,
-    ) {
+    /// The delta of the layer below: `Δ_prev = (Wᵀ·Δ) ⊙ f'_prev`, written into `prev`'s delta.
+    pub(crate) fn propagate_delta(&self, m: usize, prev: &mut Layer<T>, threads: usize) {
         let (n_out, n_in) = (self.n_out, self.n_in);
+        debug_assert_eq!(prev.n_out, n_in);
         let delta = MatRef::from_column_major_slice(&self.delta[..n_out * m], n_out, m);
         let weights = MatRef::from_column_major_slice(&self.weights, n_out, n_in);
+        let (prev_activation, prev_row_parts) = (prev.activation, prev.row_parts);
+        let (prev_output, prev_delta) = prev.output_and_delta_mut(m);
+        if prev_row_parts > 1 {
+            // Split as the layer below was in its forward pass: each thread computes the rows of
+            // Δ_prev that belong to its rows of that layer's weights.
+            let prev_delta = MatMut::from_column_major_slice_mut(prev_delta, n_in, m);
+            let prev_output = MatRef::from_column_major_slice(prev_output, n_in, m);
+            let views = (prev_delta, prev_output);
+            par::for_row_blocks(views, prev_row_parts, |first, (mut block, output)| {
+                let rows = block.nrows();
+                matmul(
+                    block.rb_mut(),
+                    Accum::Replace,
+                    weights.subcols(first, rows).transpose(),
+                    delta,
+                    T::from_f64(1.0),
+                    Par::Seq,
+                );
+                prev_activation.scale_by_derivative_rows(block, output);
+            });
+            return;
+        }
         let parts = par::column_parts(m, n_out * n_in * m, threads);
         par::for_column_blocks(
             &mut prev_delta[..n_in * m],
@@ -332,8 +376,9 @@ impl<T: Float> Layer<T> {
     }
 }
 
-/// `sums[i] = Σ_j block[i, j]` for a column-major block with `sums.len()` rows.
-fn row_sums_into<T: Float>(block: &[T], sums: &mut [T]) {
+/// `sums[i] = Σ_j block[i, j]` for a block with unit row stride and `sums.len()` rows.
+fn row_sums_into<T: Float>(block: MatRef<'_, T>, sums: &mut [T]) {
+    debug_assert_eq!(block.nrows(), sums.len());
     sums.fill(T::from_f64(0.0));
     if !sums.is_empty() {
         vectorize(RowSums { block, sums });
@@ -342,7 +387,7 @@ fn row_sums_into<T: Float>(block: &[T], sums: &mut [T]) {
 
 /// The loop of [`row_sums_into`], compiled by [`vectorize`].
 struct RowSums<'a, T> {
-    block: &'a [T],
+    block: MatRef<'a, T>,
     sums: &'a mut [T],
 }
 
@@ -351,8 +396,13 @@ impl<T: Float> Kernel for RowSums<'_, T> {
 
     #[inline(always)]
     fn run(self) {
-        for column in self.block.chunks_exact(self.sums.len()) {
-            for (s, &v) in self.sums.iter_mut().zip(column) {
+        for j in 0..self.block.ncols() {
+            let column = self
+                .block
+                .col(j)
+                .try_as_col_major()
+                .expect("unit row stride");
+            for (s, &v) in self.sums.iter_mut().zip(column.as_slice()) {
                 *s += v;
             }
         }
@@ -548,8 +598,16 @@ mod tests {
     /// summed in the same order (this is what makes training reproducible whatever the threads).
     #[test]
     fn threads_do_not_change_a_bit() {
-        // Batches split by rows (1, 5, 20) and by columns (1000, in cache blocks).
-        for m in [1, 5, 20, 1000] {
+        // A batch of one (rows of the matrix-vector product), training batches split by rows (5,
+        // 20, 64, 256), and a batch split by columns (1000, in cache blocks).
+        for (m, split_by_rows) in [
+            (1, false),
+            (5, true),
+            (20, true),
+            (64, true),
+            (256, true),
+            (1000, false),
+        ] {
             let run = |threads: usize| {
                 let mut rng = <ChaCha8Rng as rand::SeedableRng>::seed_from_u64(9);
                 let mut below =
@@ -564,19 +622,21 @@ mod tests {
                     let logits = above.output[..10 * m].to_vec();
                     above.delta_slice_mut(m).copy_from_slice(&logits);
                     above.compute_gradients(below.output(m), threads);
-                    let activation = below.activation();
-                    let (output, delta) = below.output_and_delta_mut(m);
-                    above.propagate_delta(m, delta, output, activation, threads);
+                    above.propagate_delta(m, &mut below, threads);
                     below.compute_gradients(x.as_ref(), threads);
+                    crate::optim::sgd_step(&mut below, 0.5);
                 });
                 (below, above)
             };
             let (one, two) = (run(1), run(2));
+            assert_eq!(one.0.row_parts, 1);
+            assert_eq!(two.0.row_parts > 1, split_by_rows, "batch {m}");
             assert_eq!(one.0.output, two.0.output, "batch {m}");
             assert_eq!(one.0.delta, two.0.delta, "batch {m}");
             assert_eq!(one.0.grad_weights, two.0.grad_weights, "batch {m}");
             assert_eq!(one.0.grad_bias, two.0.grad_bias, "batch {m}");
             assert_eq!(one.1.grad_weights, two.1.grad_weights, "batch {m}");
+            assert_eq!(one.0.weights, two.0.weights, "batch {m}");
         }
     }
 

@@ -211,9 +211,7 @@ impl<T: Float> Mlp<T> {
             match below.last_mut() {
                 Some(prev) => {
                     layer.compute_gradients(prev.output(m), threads);
-                    let activation = prev.activation();
-                    let (prev_output, prev_delta) = prev.output_and_delta_mut(m);
-                    layer.propagate_delta(m, prev_delta, prev_output, activation, threads);
+                    layer.propagate_delta(m, prev, threads);
                 }
                 None => layer.compute_gradients(x, threads),
             }
@@ -242,14 +240,7 @@ impl<T: Float> Mlp<T> {
         }
         let lr = T::from_f64(learning_rate);
         for layer in &mut self.layers {
-            let (w, b, gw, gb) = layer.params_and_grads_mut();
-            // Two plain loops rather than a chained iterator, which does not vectorise.
-            for (p, &g) in w.iter_mut().zip(gw) {
-                *p -= lr * g;
-            }
-            for (p, &g) in b.iter_mut().zip(gb) {
-                *p -= lr * g;
-            }
+            crate::optim::sgd_step(layer, lr);
         }
         Ok(())
     }

@@ -1,6 +1,9 @@
 //! Stochastic gradient descent with momentum and weight decay, and learning-rate schedules.
 
-use crate::{Float, Mlp, MlpError, Result};
+use crate::scalar::{vectorize, Kernel};
+use crate::{par, Float, Layer, Mlp, MlpError, Result};
+use faer::prelude::ReborrowMut;
+use faer::{MatMut, MatRef};
 
 /// SGD with optional momentum and L2 weight decay, in PyTorch's convention:
 /// `v ← μ·v + g + λ·w`, `w ← w − η·v` (with μ = 0 this is plain SGD).
@@ -77,24 +80,159 @@ impl<T: Float> Sgd<T> {
             T::from_f64(self.weight_decay),
         );
         for (layer, (vw, vb)) in mlp.layers_mut().iter_mut().zip(&mut self.velocity) {
-            let (w, b, gw, gb) = layer.params_and_grads_mut();
-            if vw.len() != w.len() || vb.len() != b.len() {
+            let (n_weights, n_bias) = (layer.n_out() * layer.n_in(), layer.n_out());
+            if vw.len() != n_weights || vb.len() != n_bias {
                 return Err(MlpError::InvalidSizes {
-                    sizes: vec![w.len(), vw.len()],
+                    sizes: vec![n_weights, vw.len()],
                     reason: "the optimiser was built for another network",
                 });
             }
-            for ((p, &g), v) in w.iter_mut().zip(gw).zip(vw.iter_mut()) {
-                *v = mu * *v + g + wd * *p;
-                *p -= lr * *v;
-            }
-            for ((p, &g), v) in b.iter_mut().zip(gb).zip(vb.iter_mut()) {
-                *v = mu * *v + g;
-                *p -= lr * *v;
-            }
+            let (n_out, row_parts) = (layer.n_out(), layer.row_parts());
+            let (w, b, gw, gb) = layer.params_and_grads_mut();
+            let views = (
+                columns_mut(w, n_out),
+                columns(gw, n_out),
+                columns_mut(vw, n_out),
+                columns_mut(b, n_out),
+                columns(gb, n_out),
+                columns_mut(vb, n_out),
+            );
+            // By the rows the layer was split by in the step, so that each thread updates the
+            // rows of W it used and will use again.
+            par::for_row_blocks(views, row_parts, |_, (w, gw, vw, b, gb, vb)| {
+                vectorize(MomentumStep {
+                    params: w,
+                    grads: gw,
+                    velocity: vw,
+                    lr,
+                    momentum: mu,
+                    weight_decay: wd,
+                });
+                let zero = T::from_f64(0.0);
+                vectorize(MomentumStep {
+                    params: b,
+                    grads: gb,
+                    velocity: vb,
+                    lr,
+                    momentum: mu,
+                    weight_decay: zero,
+                });
+            });
         }
         Ok(())
     }
+}
+
+/// `θ ← θ − η·g` on every parameter of `layer`, split between threads by the rows its last forward
+/// pass was split by.
+pub(crate) fn sgd_step<T: Float>(layer: &mut Layer<T>, lr: T) {
+    let (n_out, row_parts) = (layer.n_out(), layer.row_parts());
+    let (w, b, gw, gb) = layer.params_and_grads_mut();
+    let views = (
+        columns_mut(w, n_out),
+        columns(gw, n_out),
+        columns_mut(b, n_out),
+        columns(gb, n_out),
+    );
+    par::for_row_blocks(views, row_parts, |_, (w, gw, b, gb)| {
+        vectorize(SgdStep {
+            params: w,
+            grads: gw,
+            lr,
+        });
+        vectorize(SgdStep {
+            params: b,
+            grads: gb,
+            lr,
+        });
+    });
+}
+
+/// A flat column-major parameter array as a matrix of `rows` rows.
+fn columns_mut<T>(values: &mut [T], rows: usize) -> MatMut<'_, T> {
+    let n_columns = values.len() / rows;
+    MatMut::from_column_major_slice_mut(values, rows, n_columns)
+}
+
+fn columns<T>(values: &[T], rows: usize) -> MatRef<'_, T> {
+    let n_columns = values.len() / rows;
+    MatRef::from_column_major_slice(values, rows, n_columns)
+}
+
+/// `v ← μ·v + g + λ·θ`, `θ ← θ − η·v` over a block of rows, compiled by [`vectorize`].
+struct MomentumStep<'a, T> {
+    params: MatMut<'a, T>,
+    grads: MatRef<'a, T>,
+    velocity: MatMut<'a, T>,
+    lr: T,
+    momentum: T,
+    weight_decay: T,
+}
+
+impl<T: Float> Kernel for MomentumStep<'_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        let Self {
+            mut params,
+            grads,
+            mut velocity,
+            lr,
+            momentum,
+            weight_decay,
+        } = self;
+        for j in 0..params.ncols() {
+            let p = unit_stride_mut(params.rb_mut().col_mut(j));
+            let v = unit_stride_mut(velocity.rb_mut().col_mut(j));
+            let g = unit_stride(grads.col(j));
+            // Zipped slices of equal length: the loop vectorises with no bounds checks.
+            for ((p, v), &g) in p.iter_mut().zip(v.iter_mut()).zip(g) {
+                *v = momentum * *v + g + weight_decay * *p;
+                *p -= lr * *v;
+            }
+        }
+    }
+}
+
+/// `θ ← θ − η·g` over a block of rows, compiled by [`vectorize`].
+struct SgdStep<'a, T> {
+    params: MatMut<'a, T>,
+    grads: MatRef<'a, T>,
+    lr: T,
+}
+
+impl<T: Float> Kernel for SgdStep<'_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        let Self {
+            mut params,
+            grads,
+            lr,
+        } = self;
+        for j in 0..params.ncols() {
+            let p = unit_stride_mut(params.rb_mut().col_mut(j));
+            for (p, &g) in p.iter_mut().zip(unit_stride(grads.col(j))) {
+                *p -= lr * g;
+            }
+        }
+    }
+}
+
+fn unit_stride_mut<T>(column: faer::ColMut<'_, T>) -> &mut [T] {
+    column
+        .try_as_col_major_mut()
+        .expect("parameters are stored column-major")
+        .as_slice_mut()
+}
+
+fn unit_stride<T>(column: faer::ColRef<'_, T>) -> &[T] {
+    column
+        .try_as_col_major()
+        .expect("parameters are stored column-major")
+        .as_slice()
 }
 
 /// How the learning rate changes over epochs.

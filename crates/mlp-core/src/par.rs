@@ -1,26 +1,36 @@
-//! Which products run on one thread and which on several, and how a batch's columns are split
-//! between threads.
+//! Which products run on one thread and which on several, and how their work is split between
+//! threads.
 //!
-//! A layer's forward product `W·X`, its delta product `Wᵀ·Δ` and its gradient `Δ·Xᵀ` are made of
-//! independent output columns, so they are parallelised by giving each thread a contiguous range of
-//! columns and running faer's *sequential* kernel on it (`for_column_blocks`); within its range a
-//! thread works through blocks small enough that the element-wise pass that follows each product
-//! (activation, derivative) finds the block still in its cache. A batch with too few columns to
-//! split (a single image, a dozen) has its weights' rows split instead (`for_row_blocks`): its
-//! products are bound by streaming the weights from cache, and each core then streams half of them.
-//! faer's own multi-threaded product is not used: it allocates on every call and synchronises more.
+//! A layer's forward product `W·X`, its delta product `Wᵀ·Δ` and its gradient `Δ·Xᵀ` are split
+//! between threads by the layers themselves, each thread running faer's *sequential* kernel on its
+//! part (faer's own multi-threaded product allocates on every call and synchronises more):
+//!
+//! - **Training batches** (`m ≤ 2·n_out`) split each layer by the rows of `W`
+//!   ([`training_row_parts`], [`for_row_blocks`]): a thread computes its rows of the output, of `Δ`,
+//!   of `∂W` and `∂b`, and updates those rows of the parameters, so that what changes every step stays
+//!   in that thread's cache. Only the layer inputs and the deltas cross between cores.
+//! - **Large batches** (evaluation, the forward benchmark) split the samples, the columns
+//!   ([`column_parts`], [`for_column_blocks`]); within its range a thread works through blocks small
+//!   enough that the element-wise pass after each product finds the block still in its cache.
+//! - **A batch of one** splits the rows of the matrix-vector product ([`row_parts`]).
 //!
 //! **What parallelism costs.** Splitting a product from a thread outside rayon's pool hands the
 //! work to the pool and puts the caller to sleep until it is done, several microseconds per
 //! product; and rayon's workers fall asleep after a few microseconds without work, so in a training
 //! step (which alternates products with sequential work) they must be woken for every product.
 //! Running the training loop inside [`in_pool`] removes both costs: the caller is a worker, does
-//! half of each product itself, and the other workers stay awake until the loop is done. Measured on
-//! the 2-core machine of `STYLE.md` (784-150-10, f32), one epoch at batch 64 runs at about 40 % of
-//! the GEMM peak from a plain thread (where products of that size are best left sequential) and
-//! 57 % inside [`in_pool`]; at batch 256, 63 % and 79 %.
+//! its part of each product itself, and the other workers stay awake until the loop is done.
+//!
+//! Measured on the 2-core machine of `STYLE.md` (784-150-10, f32, one epoch over 60 000 shuffled
+//! images as `mlp-cli train` runs it, useful FLOPs against the GEMM peak): batch 64, 32 % of the
+//! peak from a plain thread with products split by columns, 50 % inside [`in_pool`] with the row
+//! split; batch 256, 46 % and 64 %. The row split matters most when the two virtual cores sit on
+//! different chiplets of the host, which happens from time to time on that machine (a round trip of
+//! a cache line between them then takes 420 ns instead of 80–100): there, the column split inside
+//! [`in_pool`] fell to 230 ms an epoch at batch 64, slower than one thread, while the row split
+//! stays at about 150 ms.
 
-use faer::{MatMut, Par};
+use faer::{MatMut, MatRef, Par};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -183,9 +193,9 @@ pub(crate) fn column_parts(n_columns: usize, macs: usize, threads: usize) -> usi
         .max(1)
 }
 
-/// Into how many row ranges to split a product with `n_rows` output rows and `macs` multiply-adds
-/// whose columns are too few to split (a batch of one, a small batch). Only inside the pool, where handing half to an awake worker costs a
-/// fraction of a microsecond: the 117 600 multiply-adds of a 150 × 784 layer take about 5 µs on one
+/// Into how many row ranges to split the matrix-vector product of a batch of one, with `n_rows`
+/// output rows and `macs` multiply-adds. Only inside the pool, where handing half to an awake
+/// worker costs a fraction of a microsecond: the 117 600 multiply-adds of a 150 × 784 layer take about 5 µs on one
 /// core, streaming the weights from its L2 cache, and half that on each of two.
 #[inline]
 pub(crate) fn row_parts(n_rows: usize, macs: usize, threads: usize) -> usize {
@@ -238,31 +248,126 @@ pub(crate) fn for_column_blocks<T: Send>(
         .for_each(|(p, range)| blocks(p * per_part, range));
 }
 
-/// Calls `f(first_row, block)` on `parts` contiguous row ranges of `out` in parallel on rayon's
-/// pool (`parts == 1`: once, on the calling thread). Ranges start at multiples of 16 rows.
-pub(crate) fn for_row_blocks<T: Send>(
-    out: MatMut<'_, T>,
-    parts: usize,
-    f: impl Fn(usize, MatMut<'_, T>) + Sync,
-) {
-    fn split<T: Send>(
+/// Into how many row ranges a training step splits a layer of `n_out` outputs and `n_in` inputs at
+/// batch size `m`, for a network allowed `threads` threads (1: no row split).
+///
+/// In a training step the weights change every step. Split by columns (samples), every thread
+/// would read all of `W` after the update wrote it, and `∂W` would be written by one thread and read
+/// by another: about `3 · n_out · n_in` values crossing between cores per step. Split by rows,
+/// each thread keeps its rows of `W`, `∂W`, the bias and the optimiser's velocity in its own cache
+/// through forward, backward and update (the same ranges every time), and only the layer's input
+/// (`n_in · m`) and the deltas cross. That is the smaller traffic while `m < 2·n_out` or so; beyond,
+/// the products are large enough that the column split's traffic does not matter, and evaluation
+/// batches of thousands keep the column split, which reads the input once. On the 2-core machine
+/// of `STYLE.md`, whose virtual cores sometimes sit on different chiplets of the host (a round trip
+/// between them of 420 ns instead of 100), the column split trained 784-150-10 at batch 64 in 230 ms
+/// an epoch there and 120 ms otherwise; the row split is fast in both placements.
+#[inline]
+pub(crate) fn training_row_parts(n_out: usize, n_in: usize, m: usize, threads: usize) -> usize {
+    let macs = n_out.saturating_mul(n_in).saturating_mul(m);
+    if threads <= 1 || m < 2 || m > 2 * n_out || macs < threshold() {
+        return 1;
+    }
+    threads
+        .min(rayon::current_num_threads())
+        .min(n_out / 32)
+        .max(1)
+}
+
+/// Views that can be cut in two at a row: matrices, columns, and tuples of them with the same
+/// number of rows (a layer's weights, their gradient and the optimiser's velocity, cut together).
+pub(crate) trait SplitRows: Send + Sized {
+    /// The number of rows.
+    fn n_rows(&self) -> usize;
+    /// Rows `..row` and `row..`.
+    fn split_rows(self, row: usize) -> (Self, Self);
+}
+
+impl<T: Send> SplitRows for MatMut<'_, T> {
+    fn n_rows(&self) -> usize {
+        self.nrows()
+    }
+    fn split_rows(self, row: usize) -> (Self, Self) {
+        self.split_at_row_mut(row)
+    }
+}
+
+impl<T: Sync> SplitRows for MatRef<'_, T> {
+    fn n_rows(&self) -> usize {
+        self.nrows()
+    }
+    fn split_rows(self, row: usize) -> (Self, Self) {
+        self.split_at_row(row)
+    }
+}
+
+impl<T: Send> SplitRows for &mut [T] {
+    fn n_rows(&self) -> usize {
+        self.len()
+    }
+    fn split_rows(self, row: usize) -> (Self, Self) {
+        self.split_at_mut(row)
+    }
+}
+
+impl<T: Sync> SplitRows for &[T] {
+    fn n_rows(&self) -> usize {
+        self.len()
+    }
+    fn split_rows(self, row: usize) -> (Self, Self) {
+        self.split_at(row)
+    }
+}
+
+macro_rules! split_rows_for_tuple {
+    ($($name:ident $index:tt),+) => {
+        impl<$($name: SplitRows),+> SplitRows for ($($name,)+) {
+            fn n_rows(&self) -> usize {
+                self.0.n_rows()
+            }
+            #[allow(non_snake_case)] // the halves of field `A` are bound to `A`, and so on
+            fn split_rows(self, row: usize) -> (Self, Self) {
+                $(let $name = self.$index.split_rows(row);)+
+                (($($name.0,)+), ($($name.1,)+))
+            }
+        }
+    };
+}
+
+split_rows_for_tuple!(A 0, B 1);
+split_rows_for_tuple!(A 0, B 1, C 2);
+split_rows_for_tuple!(A 0, B 1, C 2, D 3);
+split_rows_for_tuple!(A 0, B 1, C 2, D 3, E 4);
+split_rows_for_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
+
+/// Calls `f(first_row, block)` on `parts` contiguous row ranges of `views` in parallel on rayon's
+/// pool (`parts == 1`: once, on the calling thread). Ranges start at multiples of 16 rows, so that
+/// threads share no cache line of a column-major `f32` matrix; the same `parts` and row count
+/// always give the same ranges.
+pub(crate) fn for_row_blocks<S: SplitRows>(views: S, parts: usize, f: impl Fn(usize, S) + Sync) {
+    fn split<S: SplitRows>(
         first: usize,
-        out: MatMut<'_, T>,
+        views: S,
         per_part: usize,
-        f: &(impl Fn(usize, MatMut<'_, T>) + Sync),
+        f: &(impl Fn(usize, S) + Sync),
     ) {
-        if out.nrows() <= per_part {
-            f(first, out);
+        if views.n_rows() <= per_part {
+            f(first, views);
         } else {
-            let (top, bottom) = out.split_at_row_mut(per_part);
+            let (top, bottom) = views.split_rows(per_part);
             rayon::join(
                 || f(first, top),
                 || split(first + per_part, bottom, per_part, f),
             );
         }
     }
-    let per_part = out.nrows().div_ceil(parts.max(1)).next_multiple_of(16);
-    split(0, out, per_part, &f);
+    debug_assert!(parts >= 1);
+    let per_part = views
+        .n_rows()
+        .div_ceil(parts.max(1))
+        .next_multiple_of(16)
+        .max(1);
+    split(0, views, per_part, &f);
 }
 
 #[cfg(test)]
