@@ -5,12 +5,14 @@
 //! The allocator of this test binary counts the calls made by each thread. The guarantee holds on the
 //! sequential path (`set_threads(1)`, or every product below the parallel thresholds of `par`): the
 //! layers and the softmax keep their buffers, and faer's sequential matrix product packs its
-//! operands into a per-thread workspace it allocates once. The parallel path does allocate a little
-//! now and then: the layers split their products between threads themselves (faer's multi-threaded
-//! kernel, which builds job tables in fresh boxes on every call, is not used), but handing a job to
-//! rayon's pool from outside it goes through an injector queue that allocates a block every 63
-//! jobs; `parallel_path_allocations` reports how much (`cargo test -p mlp-core --test alloc --
-//! --ignored --nocapture`).
+//! operands into a per-thread workspace it allocates once. It also holds on the parallel path that
+//! training takes, inside `par::in_pool`: the layers split their products between threads
+//! themselves (faer's multi-threaded kernel, which builds job tables in fresh boxes on every call,
+//! is not used), and workers hand each other jobs through their own deques. Called from a plain
+//! thread, the parallel path does allocate a little now and then: handing a job to rayon's pool from
+//! outside it goes through an injector queue that allocates a block every 63 jobs;
+//! `parallel_path_allocations` reports how much (`cargo test -p mlp-core --test alloc -- --ignored
+//! --nocapture`).
 
 use faer::Mat;
 use mlp_core::{Activation, Float, Mlp, Sgd};
@@ -188,6 +190,40 @@ fn growing_the_batch_allocates_once_then_never() {
     );
     let again = allocations_of::<f32>(&sizes, Activation::Sigmoid, true, 256, &[(0, 256), (0, 16)]);
     assert_eq!(again, 0);
+}
+
+/// The parallel path `mlp-cli train` runs — the loop inside `par::in_pool`, products split over two
+/// threads (by rows of the weights at batch 64 and 256, by samples at 2048) — allocates nothing on
+/// any thread once warm: jobs handed between workers of the pool go through their own deques.
+#[test]
+fn warm_parallel_steps_in_pool_do_not_allocate() {
+    let _serial = one_at_a_time();
+    // faer's product allocates a packing workspace the first time it runs on a thread; make sure
+    // every worker has, since which one takes a job during the warm-up steps is up to the machine.
+    rayon::broadcast(|_| {
+        let a = Mat::<f32>::ones(64, 64);
+        std::hint::black_box(&a * &a);
+    });
+    let sizes = [784, 150, 200, 150, 50, 10];
+    for batch in [64, 256, 2048] {
+        let mut mlp = Mlp::<f32>::new(&sizes, Activation::Relu, 3).unwrap();
+        mlp.set_threads(2);
+        let mut sgd = Sgd::new(&mlp, 0.9, 1e-4).unwrap();
+        let (x, y) = data::<f32>(784, 10, batch);
+        let n = mlp_core::par::in_pool(|| {
+            for _ in 0..3 {
+                step(&mut mlp, Some(&mut sgd), &x, &y, 0, batch);
+            }
+            ALL_ALLOCATIONS.store(0, Ordering::Relaxed);
+            COUNT_ALL.store(true, Ordering::Relaxed);
+            for _ in 0..20 {
+                step(&mut mlp, Some(&mut sgd), &x, &y, 0, batch);
+            }
+            COUNT_ALL.store(false, Ordering::Relaxed);
+            ALL_ALLOCATIONS.load(Ordering::Relaxed)
+        });
+        assert_eq!(n, 0, "batch {batch}: {n} allocations in 20 warm steps");
+    }
 }
 
 /// How many allocations, on all threads, warm steps make when their products are parallel: called
