@@ -1,7 +1,7 @@
 //! One training step — `propagate`, `backpropagate`, `Sgd::step` — of the shallow 784-150-10 and the
 //! deep 784-150-200-150-50-10 sigmoid nets at batch 16, 64 and 256, and one whole epoch of the
-//! shallow net at batch 64 (shuffled mini-batches gathered into a reused buffer, as `mlp-cli train`
-//! does).
+//! shallow net at batch 64 and 256 (shuffled mini-batches gathered into a reused buffer; in the pool,
+//! half of each gather on each core, as `mlp-cli train` does).
 //!
 //! Each is measured twice: called from the main thread, as plain user code does (`train_step`,
 //! `epoch`), and with the loop running on a worker of rayon's pool (`train_step_in_pool`,
@@ -94,40 +94,49 @@ fn steps(c: &mut Criterion) {
 
 fn epoch(c: &mut Criterion) {
     let train = mnist();
-    let batch = 64;
     for (group_name, in_pool) in [("epoch", false), ("epoch_in_pool", true)] {
-        let mut mlp = Mlp::<f32>::new(SHALLOW, Activation::Sigmoid, 0).unwrap();
-        let mut sgd = Sgd::new(&mlp, 0.9, 0.0).unwrap();
-        let mut x = Mat::<f32>::zeros(train.n_features(), batch);
-        let mut y = Mat::<f32>::zeros(train.n_classes(), batch);
-        let mut order = vec![0; train.len()];
-        let mut epoch = 0;
         let mut group = c.benchmark_group(group_name);
         group
             .sample_size(10)
             .warm_up_time(Duration::from_millis(500))
             .measurement_time(Duration::from_secs(5));
         group.throughput(Throughput::Elements(train.len() as u64));
-        bench(
-            &mut group,
-            BenchmarkId::new("784-150-10", batch),
-            in_pool,
-            || {
+        for batch in [64, 256] {
+            let mut mlp = Mlp::<f32>::new(SHALLOW, Activation::Sigmoid, 0).unwrap();
+            let mut sgd = Sgd::new(&mlp, 0.9, 0.0).unwrap();
+            let mut x = Mat::<f32>::zeros(train.n_features(), batch);
+            let mut y = Mat::<f32>::zeros(train.n_classes(), batch);
+            let mut order = vec![0; train.len()];
+            let mut epoch = 0;
+            let id = BenchmarkId::new("784-150-10", batch);
+            bench(&mut group, id, in_pool, || {
                 mlp_data::shuffle_into(&mut order, 0, epoch);
                 epoch += 1;
                 for indices in mlp_data::batches(&order, batch).unwrap() {
                     let m = indices.len();
                     let mut xb = x.as_mut().subcols_mut(0, m);
                     let mut yb = y.as_mut().subcols_mut(0, m);
-                    train
-                        .gather_into(indices, xb.rb_mut(), yb.rb_mut())
-                        .unwrap();
+                    if in_pool {
+                        // As `mlp-cli train` does: half the gather on each core.
+                        let half = m / 2;
+                        let (x0, x1) = xb.rb_mut().split_at_col_mut(half);
+                        let (y0, y1) = yb.rb_mut().split_at_col_mut(half);
+                        let (first, second) = rayon::join(
+                            || train.gather_into(&indices[..half], x0, y0),
+                            || train.gather_into(&indices[half..], x1, y1),
+                        );
+                        first.and(second).unwrap();
+                    } else {
+                        train
+                            .gather_into(indices, xb.rb_mut(), yb.rb_mut())
+                            .unwrap();
+                    }
                     mlp.propagate(xb.rb()).unwrap();
                     mlp.backpropagate(xb.rb(), yb.rb()).unwrap();
                     sgd.step(&mut mlp, 0.01).unwrap();
                 }
-            },
-        );
+            });
+        }
         group.finish();
     }
 }
