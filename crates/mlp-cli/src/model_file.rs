@@ -49,9 +49,9 @@ pub fn to_bytes(
         );
         if let Some(sgd) = sgd {
             let (vw, vb) = &sgd.velocity()[l];
-            // Velocities are column-major like the parameters; store them row-major too.
+            // Row-major too, like the weights they go with.
             let vw_rows: Vec<f32> = (0..n_out)
-                .flat_map(|i| (0..n_in).map(move |j| vw[j * n_out + i]))
+                .flat_map(|i| (0..n_in).map(move |j| vw[(i, j)]))
                 .collect();
             tensors.insert(
                 format!("{}.velocity", tensor_name(l, "weight")),
@@ -127,8 +127,8 @@ fn le_bytes(values: &[f32]) -> Vec<u8> {
 pub struct LoadedModel {
     /// The network.
     pub mlp: Mlp<f32>,
-    /// The optimiser's velocities, per layer `(weights, bias)` column-major, if the file has them.
-    pub velocity: Option<Vec<(Vec<f32>, Vec<f32>)>>,
+    /// The optimiser's velocities, per layer `(weights, bias)`, if the file has them.
+    pub velocity: Option<Vec<(faer::Mat<f32>, Vec<f32>)>>,
     /// Every metadata entry.
     pub metadata: HashMap<String, String>,
 }
@@ -207,10 +207,9 @@ pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<LoadedModel> {
             .collect())
     };
     // Row-major [n_out, n_in] to column-major.
-    let to_col_major = |rows: &[f32], n_out: usize, n_in: usize| -> Vec<f32> {
-        (0..n_in)
-            .flat_map(|j| (0..n_out).map(move |i| rows[i * n_in + j]))
-            .collect()
+    // The file is row-major, as PyTorch stores `nn.Linear.weight`.
+    let from_rows = |rows: &[f32], n_out: usize, n_in: usize| {
+        faer::Mat::from_fn(n_out, n_in, |i, j| rows[i * n_in + j])
     };
     let mut layers = Vec::with_capacity(n_layers);
     let mut velocity = Vec::new();
@@ -226,16 +225,14 @@ pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<LoadedModel> {
         } else {
             activation
         };
-        let weights = to_col_major(&w, n_out, n_in);
-        let w_view = faer::MatRef::from_column_major_slice(&weights, n_out, n_in);
-        layers.push(Layer::new(w_view, &b, act)?);
+        layers.push(Layer::new(from_rows(&w, n_out, n_in).as_ref(), &b, act)?);
         if with_velocity {
             let vw = read(
                 &format!("{}.velocity", tensor_name(l, "weight")),
                 &[n_out, n_in],
             )?;
             let vb = read(&format!("{}.velocity", tensor_name(l, "bias")), &[n_out])?;
-            velocity.push((to_col_major(&vw, n_out, n_in), vb));
+            velocity.push((from_rows(&vw, n_out, n_in), vb));
         }
     }
     Ok(LoadedModel {

@@ -5,7 +5,7 @@ use crate::scalar::{vectorize, Kernel};
 use crate::{par, Activation, Float, MlpError};
 use faer::linalg::matmul::matmul;
 use faer::prelude::ReborrowMut;
-use faer::{Accum, MatMut, MatRef, Par};
+use faer::{Accum, Mat, MatMut, MatRef, Par};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -32,10 +32,11 @@ pub struct Layer<T> {
     n_in: usize,
     n_out: usize,
     activation: Activation,
-    /// Column-major `(n_out, n_in)`.
-    weights: Vec<T>,
+    /// `(n_out, n_in)`. A faer `Mat` pads each column to a whole number of 64-byte cache lines and
+    /// aligns it, so that threads owning different 16-row ranges never write to the same line.
+    weights: Mat<T>,
     bias: Vec<T>,
-    grad_weights: Vec<T>,
+    grad_weights: Mat<T>,
     grad_bias: Vec<T>,
     /// Column-major `(n_out, capacity)`: the activations of the last batch.
     output: Vec<T>,
@@ -88,8 +89,11 @@ impl<T: Float> Layer<T> {
         };
         let limit = (6.0 / fan).sqrt();
         let mut layer = Self::zeros(n_in, n_out, activation);
-        for w in &mut layer.weights {
-            *w = T::from_f64(rng.random_range(-limit..limit));
+        // Column by column, as the draws have always been made.
+        for j in 0..n_in {
+            for i in 0..n_out {
+                layer.weights[(i, j)] = T::from_f64(rng.random_range(-limit..limit));
+            }
         }
         Ok(layer)
     }
@@ -100,9 +104,9 @@ impl<T: Float> Layer<T> {
             n_in,
             n_out,
             activation,
-            weights: vec![zero; n_out * n_in],
+            weights: Mat::zeros(n_out, n_in),
             bias: vec![zero; n_out],
-            grad_weights: vec![zero; n_out * n_in],
+            grad_weights: Mat::zeros(n_out, n_in),
             grad_bias: vec![zero; n_out],
             output: Vec::new(),
             delta: Vec::new(),
@@ -132,12 +136,12 @@ impl<T: Float> Layer<T> {
 
     /// The weights, `(n_out, n_in)`.
     pub fn weights(&self) -> MatRef<'_, T> {
-        MatRef::from_column_major_slice(&self.weights, self.n_out, self.n_in)
+        self.weights.as_ref()
     }
 
     /// The weights, mutably (e.g. to load a model or perturb one parameter in a gradient check).
     pub fn weights_mut(&mut self) -> MatMut<'_, T> {
-        MatMut::from_column_major_slice_mut(&mut self.weights, self.n_out, self.n_in)
+        self.weights.as_mut()
     }
 
     /// The bias, `(n_out,)`.
@@ -152,7 +156,7 @@ impl<T: Float> Layer<T> {
 
     /// ∂L/∂W of the last back-propagated batch, `(n_out, n_in)`.
     pub fn gradient_weights(&self) -> MatRef<'_, T> {
-        MatRef::from_column_major_slice(&self.grad_weights, self.n_out, self.n_in)
+        self.grad_weights.as_ref()
     }
 
     /// ∂L/∂b of the last back-propagated batch, `(n_out,)`.
@@ -160,13 +164,12 @@ impl<T: Float> Layer<T> {
         &self.grad_bias
     }
 
-    /// Parameters and their gradients as flat slices, in the same order, for optimisers:
-    /// `(weights, bias, grad_weights, grad_bias)`.
-    pub fn params_and_grads_mut(&mut self) -> (&mut [T], &mut [T], &[T], &[T]) {
+    /// Parameters and their gradients, for optimisers: `(weights, bias, grad_weights, grad_bias)`.
+    pub fn params_and_grads_mut(&mut self) -> (MatMut<'_, T>, &mut [T], MatRef<'_, T>, &[T]) {
         (
-            &mut self.weights,
+            self.weights.as_mut(),
             &mut self.bias,
-            &self.grad_weights,
+            self.grad_weights.as_ref(),
             &self.grad_bias,
         )
     }
@@ -213,7 +216,7 @@ impl<T: Float> Layer<T> {
         debug_assert_eq!(input.nrows(), self.n_in);
         self.reserve_batch(m);
         let (n_out, n_in, activation) = (self.n_out, self.n_in, self.activation);
-        let weights = MatRef::from_column_major_slice(&self.weights, n_out, n_in);
+        let weights = self.weights.as_ref();
         let bias = &self.bias[..];
         let macs = n_out * n_in * m;
         self.row_parts = par::training_row_parts(n_out, n_in, m, threads);
@@ -221,13 +224,12 @@ impl<T: Float> Layer<T> {
             if let Some(x) = input.col(0).try_as_col_major() {
                 // A batch of one: a matrix-vector product, bound by streaming the weights from
                 // cache, so that (inside the pool, where it is cheap) each core streams its rows.
-                let (x, weights) = (x.as_slice(), &self.weights[..]);
+                let x = x.as_slice();
                 let out = &mut self.output[..n_out];
                 let parts = par::row_parts(n_out, macs, threads);
                 par::for_column_blocks(out, 1, usize::MAX, parts, |first_row, y| {
                     vectorize(MatVec {
                         weights,
-                        stride: n_out,
                         first_row,
                         x,
                         y,
@@ -282,9 +284,7 @@ impl<T: Float> Layer<T> {
         let delta = MatRef::from_column_major_slice(&self.delta[..n_out * m], n_out, m);
         if self.row_parts > 1 {
             // Each thread: its rows of ∂L/∂W and ∂L/∂b, from its rows of Δ.
-            let grad_weights =
-                MatMut::from_column_major_slice_mut(&mut self.grad_weights, n_out, n_in);
-            let views = (grad_weights, &mut self.grad_bias[..], delta);
+            let views = (self.grad_weights.as_mut(), &mut self.grad_bias[..], delta);
             par::for_row_blocks(
                 views,
                 self.row_parts,
@@ -303,25 +303,21 @@ impl<T: Float> Layer<T> {
             return;
         }
         // The columns of ∂L/∂W (one per input) are independent: split them between threads, each
-        // thread reading all of Δ and its rows of X.
+        // thread reading all of Δ and its rows of X. (Columns of ∂L/∂W are rows of its transpose.)
         let parts = par::column_parts(n_in, n_out * n_in * m, threads);
-        par::for_column_blocks(
-            &mut self.grad_weights,
-            n_out,
-            usize::MAX,
-            parts,
-            |first, block| {
-                let columns = block.len() / n_out;
-                matmul(
-                    MatMut::from_column_major_slice_mut(block, n_out, columns),
-                    Accum::Replace,
-                    delta,
-                    input.subrows(first, columns).transpose(),
-                    T::from_f64(1.0),
-                    Par::Seq,
-                );
-            },
-        );
+        let transposed = self.grad_weights.as_mut().transpose_mut();
+        par::for_row_blocks(transposed, parts, |first, block| {
+            let block = block.transpose_mut();
+            let columns = block.ncols();
+            matmul(
+                block,
+                Accum::Replace,
+                delta,
+                input.subrows(first, columns).transpose(),
+                T::from_f64(1.0),
+                Par::Seq,
+            );
+        });
         row_sums_into(delta, &mut self.grad_bias);
     }
 
@@ -330,7 +326,7 @@ impl<T: Float> Layer<T> {
         let (n_out, n_in) = (self.n_out, self.n_in);
         debug_assert_eq!(prev.n_out, n_in);
         let delta = MatRef::from_column_major_slice(&self.delta[..n_out * m], n_out, m);
-        let weights = MatRef::from_column_major_slice(&self.weights, n_out, n_in);
+        let weights = self.weights.as_ref();
         let (prev_activation, prev_row_parts) = (prev.activation, prev.row_parts);
         let (prev_output, prev_delta) = prev.output_and_delta_mut(m);
         if prev_row_parts > 1 {
@@ -409,16 +405,15 @@ impl<T: Float> Kernel for RowSums<'_, T> {
     }
 }
 
-/// Rows `first_row..first_row + y.len()` of `y = W·x`, for a column-major `W` with `stride` rows
-/// and `x.len()` columns: the product of a batch of one, compiled by [`vectorize`].
+/// Rows `first_row..first_row + y.len()` of `y = W·x`, for `W` with `x.len()` columns and unit row
+/// stride: the product of a batch of one, compiled by [`vectorize`].
 ///
 /// faer's matrix-vector kernel reads and writes `y` for every column of `W`; this one keeps a block
 /// of `y` in registers while it runs through the columns, and takes a fifth less time for a 150 × 784
 /// layer (whose weights stream from the L2 cache: that, not arithmetic, bounds the time) and a third
 /// of the time for a 10 × 150 one. Each `y[i]` is summed in column order, whatever the split.
 struct MatVec<'a, T> {
-    weights: &'a [T],
-    stride: usize,
+    weights: MatRef<'a, T>,
     first_row: usize,
     x: &'a [T],
     y: &'a mut [T],
@@ -446,7 +441,6 @@ impl<T: Float> MatVec<'_, T> {
     fn blocks<const B0: usize, const B1: usize, const B2: usize, const B3: usize>(self) {
         let Self {
             weights,
-            stride,
             first_row,
             x,
             y,
@@ -465,8 +459,7 @@ impl<T: Float> MatVec<'_, T> {
         >(
             size: usize,
             first: usize,
-            weights: &[T],
-            stride: usize,
+            weights: MatRef<'_, T>,
             first_row: usize,
             x: &[T],
             y: &mut [T],
@@ -474,13 +467,13 @@ impl<T: Float> MatVec<'_, T> {
             let y = &mut y[first..first + size];
             let offset = first_row + first;
             if size == B0 {
-                block::<T, B0>(weights, stride, offset, x, y);
+                block::<T, B0>(weights, offset, x, y);
             } else if size == B1 {
-                block::<T, B1>(weights, stride, offset, x, y);
+                block::<T, B1>(weights, offset, x, y);
             } else if size == B2 {
-                block::<T, B2>(weights, stride, offset, x, y);
+                block::<T, B2>(weights, offset, x, y);
             } else {
-                block::<T, B3>(weights, stride, offset, x, y);
+                block::<T, B3>(weights, offset, x, y);
             }
         }
         let block = block_of::<T, B0, B1, B2, B3>;
@@ -488,7 +481,7 @@ impl<T: Float> MatVec<'_, T> {
             for (i, yi) in y.iter_mut().enumerate() {
                 let mut sum = T::from_f64(0.0);
                 for (j, &xj) in x.iter().enumerate() {
-                    sum += weights[j * stride + first_row + i] * xj;
+                    sum += column(weights, j)[first_row + i] * xj;
                 }
                 *yi = sum;
             }
@@ -496,7 +489,7 @@ impl<T: Float> MatVec<'_, T> {
         }
         let mut first = 0;
         while rows - first >= B0 {
-            block(B0, first, weights, stride, first_row, x, y);
+            block(B0, first, weights, first_row, x, y);
             first += B0;
         }
         while first < rows {
@@ -506,12 +499,12 @@ impl<T: Float> MatVec<'_, T> {
                 .into_iter()
                 .find(|&b| b >= rest && b <= rows)
             {
-                block(size, rows - size, weights, stride, first_row, x, y);
+                block(size, rows - size, weights, first_row, x, y);
                 return;
             }
             // …or else the largest block that fits in the rest (it exists: rest ≥ B3 here).
             let size = [B1, B2, B3].into_iter().find(|&b| b <= rest).unwrap_or(B3);
-            block(size, first, weights, stride, first_row, x, y);
+            block(size, first, weights, first_row, x, y);
             first += size;
         }
     }
@@ -519,17 +512,10 @@ impl<T: Float> MatVec<'_, T> {
 
 /// `y = W[offset..offset + R, :]·x`, accumulated in registers (`W` column-major, `stride` rows).
 #[inline(always)]
-fn block<T: Float, const R: usize>(
-    weights: &[T],
-    stride: usize,
-    offset: usize,
-    x: &[T],
-    y: &mut [T],
-) {
+fn block<T: Float, const R: usize>(weights: MatRef<'_, T>, offset: usize, x: &[T], y: &mut [T]) {
     let mut acc = [T::from_f64(0.0); R];
     for (j, &xj) in x.iter().enumerate() {
-        let start = j * stride + offset;
-        let column: &[T; R] = weights[start..start + R]
+        let column: &[T; R] = column(weights, j)[offset..offset + R]
             .try_into()
             .expect("a block of R rows");
         for (a, &w) in acc.iter_mut().zip(column) {
@@ -537,6 +523,15 @@ fn block<T: Float, const R: usize>(
         }
     }
     y.copy_from_slice(&acc);
+}
+
+/// Column `j` of `m` (unit row stride) as a slice.
+#[inline(always)]
+fn column<T>(m: MatRef<'_, T>, j: usize) -> &[T] {
+    m.col(j)
+        .try_as_col_major()
+        .expect("unit row stride")
+        .as_slice()
 }
 
 #[cfg(test)]
@@ -553,9 +548,9 @@ mod tests {
             .collect();
         let mut y = vec![T::from_f64(f64::NAN); rows];
         // All rows at once, and in two ranges as when split between threads.
+        let matrix = MatRef::from_column_major_slice(&weights, rows, cols);
         vectorize(MatVec {
-            weights: &weights,
-            stride: rows,
+            weights: matrix,
             first_row: 0,
             x: &x,
             y: &mut y,
@@ -564,8 +559,7 @@ mod tests {
         let (top, bottom) = halves.split_at_mut(rows / 2);
         for (first_row, y) in [(0, top), (rows / 2, bottom)] {
             vectorize(MatVec {
-                weights: &weights,
-                stride: rows,
+                weights: matrix,
                 first_row,
                 x: &x,
                 y,

@@ -3,7 +3,7 @@
 use crate::scalar::{vectorize, Kernel};
 use crate::{par, Float, Layer, Mlp, MlpError, Result};
 use faer::prelude::ReborrowMut;
-use faer::{MatMut, MatRef};
+use faer::{Mat, MatMut, MatRef};
 
 /// SGD with optional momentum and L2 weight decay, in PyTorch's convention:
 /// `v ← μ·v + g + λ·w`, `w ← w − η·v` (with μ = 0 this is plain SGD).
@@ -14,8 +14,9 @@ use faer::{MatMut, MatRef};
 pub struct Sgd<T> {
     momentum: f64,
     weight_decay: f64,
-    /// Per layer: velocities of the weights and of the bias.
-    velocity: Vec<(Vec<T>, Vec<T>)>,
+    /// Per layer: velocities of the weights (padded and aligned like the weights, so that threads
+    /// updating different rows share no cache line) and of the bias.
+    velocity: Vec<(Mat<T>, Vec<T>)>,
 }
 
 impl<T: Float> Sgd<T> {
@@ -39,7 +40,7 @@ impl<T: Float> Sgd<T> {
         let velocity = mlp
             .layers()
             .iter()
-            .map(|l| (vec![zero; l.n_in() * l.n_out()], vec![zero; l.n_out()]))
+            .map(|l| (Mat::zeros(l.n_out(), l.n_in()), vec![zero; l.n_out()]))
             .collect();
         Ok(Self {
             momentum,
@@ -48,14 +49,14 @@ impl<T: Float> Sgd<T> {
         })
     }
 
-    /// The velocities, per layer `(weights, bias)`, column-major like the parameters; they are part
-    /// of a checkpoint.
-    pub fn velocity(&self) -> &[(Vec<T>, Vec<T>)] {
+    /// The velocities, per layer `(weights, bias)`, shaped like the parameters; they are part of a
+    /// checkpoint.
+    pub fn velocity(&self) -> &[(Mat<T>, Vec<T>)] {
         &self.velocity
     }
 
     /// The velocities, mutably (to restore a checkpoint).
-    pub fn velocity_mut(&mut self) -> &mut [(Vec<T>, Vec<T>)] {
+    pub fn velocity_mut(&mut self) -> &mut [(Mat<T>, Vec<T>)] {
         &mut self.velocity
     }
 
@@ -80,22 +81,22 @@ impl<T: Float> Sgd<T> {
             T::from_f64(self.weight_decay),
         );
         for (layer, (vw, vb)) in mlp.layers_mut().iter_mut().zip(&mut self.velocity) {
-            let (n_weights, n_bias) = (layer.n_out() * layer.n_in(), layer.n_out());
-            if vw.len() != n_weights || vb.len() != n_bias {
+            let shape = (layer.n_out(), layer.n_in());
+            if vw.shape() != shape || vb.len() != shape.0 {
                 return Err(MlpError::InvalidSizes {
-                    sizes: vec![n_weights, vw.len()],
+                    sizes: vec![shape.0, shape.1, vw.nrows(), vw.ncols()],
                     reason: "the optimiser was built for another network",
                 });
             }
-            let (n_out, row_parts) = (layer.n_out(), layer.row_parts());
+            let row_parts = layer.row_parts();
             let (w, b, gw, gb) = layer.params_and_grads_mut();
             let views = (
-                columns_mut(w, n_out),
-                columns(gw, n_out),
-                columns_mut(vw, n_out),
-                columns_mut(b, n_out),
-                columns(gb, n_out),
-                columns_mut(vb, n_out),
+                w,
+                gw,
+                vw.as_mut(),
+                column_mut(b),
+                column(gb),
+                column_mut(vb),
             );
             // By the rows the layer was split by in the step, so that each thread updates the
             // rows of W it used and will use again.
@@ -126,14 +127,9 @@ impl<T: Float> Sgd<T> {
 /// `θ ← θ − η·g` on every parameter of `layer`, split between threads by the rows its last forward
 /// pass was split by.
 pub(crate) fn sgd_step<T: Float>(layer: &mut Layer<T>, lr: T) {
-    let (n_out, row_parts) = (layer.n_out(), layer.row_parts());
+    let row_parts = layer.row_parts();
     let (w, b, gw, gb) = layer.params_and_grads_mut();
-    let views = (
-        columns_mut(w, n_out),
-        columns(gw, n_out),
-        columns_mut(b, n_out),
-        columns(gb, n_out),
-    );
+    let views = (w, gw, column_mut(b), column(gb));
     par::for_row_blocks(views, row_parts, |_, (w, gw, b, gb)| {
         vectorize(SgdStep {
             params: w,
@@ -148,15 +144,14 @@ pub(crate) fn sgd_step<T: Float>(layer: &mut Layer<T>, lr: T) {
     });
 }
 
-/// A flat column-major parameter array as a matrix of `rows` rows.
-fn columns_mut<T>(values: &mut [T], rows: usize) -> MatMut<'_, T> {
-    let n_columns = values.len() / rows;
-    MatMut::from_column_major_slice_mut(values, rows, n_columns)
+/// A bias vector as a one-column matrix, to be cut by rows with the weights.
+fn column_mut<T>(values: &mut [T]) -> MatMut<'_, T> {
+    let rows = values.len();
+    MatMut::from_column_major_slice_mut(values, rows, 1)
 }
 
-fn columns<T>(values: &[T], rows: usize) -> MatRef<'_, T> {
-    let n_columns = values.len() / rows;
-    MatRef::from_column_major_slice(values, rows, n_columns)
+fn column<T>(values: &[T]) -> MatRef<'_, T> {
+    MatRef::from_column_major_slice(values, values.len(), 1)
 }
 
 /// `v ← μ·v + g + λ·θ`, `θ ← θ − η·v` over a block of rows, compiled by [`vectorize`].
