@@ -11,7 +11,7 @@ use mlp_data::{Dataset, Mnist};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Usage examples shown after `--help`.
 pub const EXAMPLES: &str = "Examples:
@@ -546,11 +546,15 @@ fn run_epochs(
         // not the microseconds of waking a sleeping thread; between epochs they may sleep.
         mlp_core::par::in_pool(|| -> Result<()> {
             let mut running_loss = 0.0f64;
+            let mut chooser = ThreadChooser::new(threads);
             for (i, batch) in mlp_data::batches(&order, b)?.enumerate() {
+                let step_started = Instant::now();
+                let step_threads = chooser.threads_for(i);
+                mlp.set_threads(step_threads);
                 let m = batch.len();
                 let mut xb = x.as_mut().subcols_mut(0, m);
                 let mut yb = y.as_mut().subcols_mut(0, m);
-                gather_batch(train, batch, xb.as_mut(), yb.as_mut(), threads)?;
+                gather_batch(train, batch, xb.as_mut(), yb.as_mut(), step_threads)?;
                 mlp.propagate(xb.as_ref())?;
                 let loss = mlp.loss(yb.as_ref())? as f64;
                 if !loss.is_finite() {
@@ -560,6 +564,7 @@ fn run_epochs(
                 running_loss += loss;
                 mlp.backpropagate(xb.as_ref(), yb.as_ref())?;
                 sgd.step(&mut mlp, lr)?;
+                chooser.record(i, step_started.elapsed());
                 if i % 64 == 0 {
                     progress.set_position(i as u64);
                     progress.set_message(format!("loss {:.4}", running_loss / (i + 1) as f64));
@@ -571,6 +576,7 @@ fn run_epochs(
             }
             Ok(())
         })?;
+        mlp.set_threads(threads);
         progress.finish_and_clear();
         let seconds = started.elapsed().as_secs_f64();
         let row = record(epoch, seconds, lr, &mut mlp, splits, &mut eval_buffers)?;
@@ -625,6 +631,60 @@ fn run_epochs(
     // The checkpoint only serves to resume; a finished run does not need it.
     let _ = std::fs::remove_file(out.join(files::CHECKPOINT));
     Ok(summary)
+}
+
+/// Decides at the start of each epoch whether its steps run split between threads or on one, by
+/// timing a few steps each way: which is faster depends on the batch and the network, and on where
+/// the machine's cores sit at the moment. (On the 2-core machine of `STYLE.md`, whose virtual cores
+/// now and then move to different chiplets of the host, an epoch at batch 64 took 125 ms on two
+/// threads and 176 ms on one, or 285 ms on two and 176 ms on one, depending on the placement.)
+/// The choice changes only the time: products are split over their outputs, so the results are
+/// the same to the bit.
+struct ThreadChooser {
+    threads: usize,
+    /// Summed time of the timed probe steps run on `threads` threads and on one.
+    probe: [Duration; 2],
+    chosen: Option<usize>,
+}
+
+impl ThreadChooser {
+    /// The first `PROBE_STEPS` steps of an epoch run on `threads` threads, the next `PROBE_STEPS`
+    /// on one; the first `UNTIMED_STEPS` of each block are not timed, since they pay for moving
+    /// the parameters to the cores that now own them.
+    const PROBE_STEPS: usize = 16;
+    const UNTIMED_STEPS: usize = 2;
+
+    fn new(threads: usize) -> Self {
+        Self {
+            threads,
+            probe: [Duration::ZERO; 2],
+            chosen: (threads <= 1).then_some(1),
+        }
+    }
+
+    /// The threads for step `i` of the epoch.
+    fn threads_for(&self, i: usize) -> usize {
+        match self.chosen {
+            Some(threads) => threads,
+            None if i < Self::PROBE_STEPS => self.threads,
+            None => 1,
+        }
+    }
+
+    /// Records how long step `i` took, and chooses once the probe steps are done.
+    fn record(&mut self, i: usize, elapsed: Duration) {
+        if self.chosen.is_some() {
+            return;
+        }
+        let (block, position) = (i / Self::PROBE_STEPS, i % Self::PROBE_STEPS);
+        if position >= Self::UNTIMED_STEPS {
+            self.probe[block] += elapsed;
+        }
+        if i + 1 == 2 * Self::PROBE_STEPS {
+            let [split, single] = self.probe;
+            self.chosen = Some(if split <= single { self.threads } else { 1 });
+        }
+    }
 }
 
 /// Copies the images and one-hot labels of `batch` into `x` and `y`, the two halves on two cores
@@ -756,4 +816,47 @@ fn report(summary: &Summary, out: &Path, quiet: bool) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs the probe of one epoch with step times given by `time(threads)`; returns the threads
+    /// chosen for the rest of the epoch.
+    fn choice(threads: usize, time: impl Fn(usize) -> u64) -> usize {
+        let mut chooser = ThreadChooser::new(threads);
+        for i in 0..2 * ThreadChooser::PROBE_STEPS {
+            let t = chooser.threads_for(i);
+            chooser.record(i, Duration::from_micros(time(t)));
+        }
+        chooser.threads_for(2 * ThreadChooser::PROBE_STEPS)
+    }
+
+    #[test]
+    fn the_faster_way_is_kept_for_the_rest_of_the_epoch() {
+        assert_eq!(choice(2, |t| if t == 2 { 130 } else { 180 }), 2);
+        assert_eq!(choice(2, |t| if t == 2 { 290 } else { 180 }), 1);
+        // One thread allowed: nothing to probe.
+        assert_eq!(choice(1, |_| 100), 1);
+        assert_eq!(ThreadChooser::new(1).threads_for(0), 1);
+    }
+
+    #[test]
+    fn the_first_steps_of_each_probe_block_are_not_timed() {
+        // The steps that move the parameters between cores are slow whichever way is better.
+        let first = |i: usize| i % ThreadChooser::PROBE_STEPS < ThreadChooser::UNTIMED_STEPS;
+        let mut chooser = ThreadChooser::new(2);
+        for i in 0..2 * ThreadChooser::PROBE_STEPS {
+            let split = chooser.threads_for(i) == 2;
+            let micros = match (first(i), split) {
+                (true, true) => 10_000,
+                (true, false) => 1,
+                (false, true) => 100,
+                (false, false) => 150,
+            };
+            chooser.record(i, Duration::from_micros(micros));
+        }
+        assert_eq!(chooser.threads_for(2 * ThreadChooser::PROBE_STEPS), 2);
+    }
 }

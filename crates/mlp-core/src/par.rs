@@ -27,8 +27,10 @@
 //! split; batch 256, 46 % and 64 %. The row split matters most when the two virtual cores sit on
 //! different chiplets of the host, which happens from time to time on that machine (a round trip of
 //! a cache line between them then takes 420 ns instead of 80–100): there, the column split inside
-//! [`in_pool`] fell to 230 ms an epoch at batch 64, slower than one thread, while the row split
-//! stays at about 150 ms.
+//! [`in_pool`] fell to 230 ms an epoch at batch 64, slower than one thread. In that placement even
+//! the row split can lose to one thread (285 ms against 176 at batch 64), so `mlp-cli train` times
+//! a few steps each way at the start of every epoch and keeps the faster; the results are the same
+//! to the bit either way.
 
 use faer::{MatMut, MatRef, Par};
 use rayon::prelude::*;
