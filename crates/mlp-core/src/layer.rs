@@ -5,7 +5,7 @@ use crate::scalar::{vectorize, Kernel};
 use crate::{par, Activation, Float, MlpError};
 use faer::linalg::matmul::matmul;
 use faer::prelude::ReborrowMut;
-use faer::{Accum, Mat, MatMut, MatRef, Par};
+use faer::{Accum, ContiguousFwd, Mat, MatMut, MatRef, Par};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -225,6 +225,9 @@ impl<T: Float> Layer<T> {
                 // A batch of one: a matrix-vector product, bound by streaming the weights from
                 // cache, so that (inside the pool, where it is cheap) each core streams its rows.
                 let x = x.as_slice();
+                let weights = weights
+                    .try_as_col_major()
+                    .expect("a Mat has unit row stride");
                 let out = &mut self.output[..n_out];
                 let parts = par::row_parts(n_out, macs, threads);
                 par::for_column_blocks(out, 1, usize::MAX, parts, |first_row, y| {
@@ -413,7 +416,7 @@ impl<T: Float> Kernel for RowSums<'_, T> {
 /// layer (whose weights stream from the L2 cache: that, not arithmetic, bounds the time) and a third
 /// of the time for a 10 × 150 one. Each `y[i]` is summed in column order, whatever the split.
 struct MatVec<'a, T> {
-    weights: MatRef<'a, T>,
+    weights: ColumnMajor<'a, T>,
     first_row: usize,
     x: &'a [T],
     y: &'a mut [T],
@@ -459,7 +462,7 @@ impl<T: Float> MatVec<'_, T> {
         >(
             size: usize,
             first: usize,
-            weights: MatRef<'_, T>,
+            weights: ColumnMajor<'_, T>,
             first_row: usize,
             x: &[T],
             y: &mut [T],
@@ -512,7 +515,12 @@ impl<T: Float> MatVec<'_, T> {
 
 /// `y = W[offset..offset + R, :]·x`, accumulated in registers (`W` column-major, `stride` rows).
 #[inline(always)]
-fn block<T: Float, const R: usize>(weights: MatRef<'_, T>, offset: usize, x: &[T], y: &mut [T]) {
+fn block<T: Float, const R: usize>(
+    weights: ColumnMajor<'_, T>,
+    offset: usize,
+    x: &[T],
+    y: &mut [T],
+) {
     let mut acc = [T::from_f64(0.0); R];
     for (j, &xj) in x.iter().enumerate() {
         let column: &[T; R] = column(weights, j)[offset..offset + R]
@@ -525,13 +533,13 @@ fn block<T: Float, const R: usize>(weights: MatRef<'_, T>, offset: usize, x: &[T
     y.copy_from_slice(&acc);
 }
 
-/// Column `j` of `m` (unit row stride) as a slice.
+/// A matrix whose columns are contiguous (unit row stride), checked once rather than per column.
+type ColumnMajor<'a, T> = MatRef<'a, T, usize, usize, ContiguousFwd>;
+
+/// Column `j` of `m` as a slice.
 #[inline(always)]
-fn column<T>(m: MatRef<'_, T>, j: usize) -> &[T] {
-    m.col(j)
-        .try_as_col_major()
-        .expect("unit row stride")
-        .as_slice()
+fn column<T>(m: ColumnMajor<'_, T>, j: usize) -> &[T] {
+    m.col(j).as_slice()
 }
 
 #[cfg(test)]
@@ -548,7 +556,9 @@ mod tests {
             .collect();
         let mut y = vec![T::from_f64(f64::NAN); rows];
         // All rows at once, and in two ranges as when split between threads.
-        let matrix = MatRef::from_column_major_slice(&weights, rows, cols);
+        let matrix = MatRef::from_column_major_slice(&weights, rows, cols)
+            .try_as_col_major()
+            .unwrap();
         vectorize(MatVec {
             weights: matrix,
             first_row: 0,
