@@ -4,7 +4,6 @@
 use crate::plan::Scale;
 use crate::stats::{pct, thousands, times};
 use crate::Result;
-use serde::Deserialize;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -15,36 +14,8 @@ pub const CSV: &str = "bench_forward.csv";
 /// Batch sizes of the reduced (`--quick`) benchmark.
 pub const QUICK_BATCH_SIZES: &str = "1,10,100,1000,10000,60000";
 
-/// One row of `bench_forward.csv`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct BenchRow {
-    /// Layer sizes, `-`-separated.
-    pub layers: String,
-    /// `f32` or `f64`.
-    pub precision: String,
-    /// Threads used.
-    pub threads: usize,
-    /// Images per pass.
-    pub n_images: usize,
-    /// Timed passes per batch size.
-    pub repeats: usize,
-    /// The measured GEMM peak, GFLOP/s.
-    pub peak_gflops: f64,
-    /// Images per batch.
-    pub batch_size: usize,
-    /// Batches per pass.
-    pub n_batches: usize,
-    /// Median seconds per pass.
-    pub seconds: f64,
-    /// Fastest pass.
-    pub seconds_min: f64,
-    /// Images per second.
-    pub images_per_second: f64,
-    /// GFLOP/s of the products.
-    pub gflops: f64,
-    /// `gflops` / `peak_gflops`.
-    pub fraction_of_peak: f64,
-}
+/// One row of `bench_forward.csv`, as `mlp-cli bench-forward` writes it.
+pub use mlp_cli::bench::CsvLine as BenchRow;
 
 /// The benchmark's measurements, by increasing batch size.
 #[derive(Debug, Clone, PartialEq)]

@@ -39,25 +39,8 @@ pub fn draw_all(root: &Path, r: &Results) -> Result<()> {
     Ok(())
 }
 
-fn percent_series(
-    label: &str,
-    curve: &[EpochRecord],
-    f: impl Fn(&EpochRecord) -> Option<f64>,
-) -> Series {
-    Series::new(
-        label,
-        curve
-            .iter()
-            .filter_map(|rec| f(rec).map(|v| (rec.epoch as f64, 100.0 * v)))
-            .collect(),
-    )
-}
-
-fn plain_series(
-    label: &str,
-    curve: &[EpochRecord],
-    f: impl Fn(&EpochRecord) -> Option<f64>,
-) -> Series {
+/// The series `(epoch, f(record))` of a curve, skipping epochs where `f` gives nothing.
+fn series(label: &str, curve: &[EpochRecord], f: impl Fn(&EpochRecord) -> Option<f64>) -> Series {
     Series::new(
         label,
         curve
@@ -65,6 +48,15 @@ fn plain_series(
             .filter_map(|rec| f(rec).map(|v| (rec.epoch as f64, v)))
             .collect(),
     )
+}
+
+/// [`series`] of an error rate, in percent.
+fn percent_series(
+    label: &str,
+    curve: &[EpochRecord],
+    f: impl Fn(&EpochRecord) -> Option<f64>,
+) -> Series {
+    series(label, curve, |rec| f(rec).map(|v| 100.0 * v))
 }
 
 fn learning_curves(dir: &Path, r: &Results, net: Net) -> Result<()> {
@@ -96,9 +88,9 @@ fn learning_curves(dir: &Path, r: &Results, net: Net) -> Result<()> {
         charts.push(
             LineChart::new(format!("{title}: loss"), "epoch", "cross-entropy")
                 .with_log_axes(false, true)
-                .with_series(plain_series("train", &curve, |c| Some(c.train_loss)))
-                .with_series(plain_series("validation", &curve, |c| c.val_loss))
-                .with_series(plain_series("test", &curve, |c| Some(c.test_loss))),
+                .with_series(series("train", &curve, |c| Some(c.train_loss)))
+                .with_series(series("validation", &curve, |c| c.val_loss))
+                .with_series(series("test", &curve, |c| Some(c.test_loss))),
         );
     }
     if charts.is_empty() {

@@ -1022,6 +1022,29 @@ fn gradient_table(out: &mut String, rows: &[GradientRow]) -> Result<()> {
     Ok(())
 }
 
+/// A Markdown table with a row per learning rate, a column per batch size, and `text` in each cell.
+fn grid(
+    out: &mut String,
+    lrs: &[f64],
+    batches: &[usize],
+    text: impl Fn(f64, usize) -> String,
+) -> Result<()> {
+    write!(out, "| lr \\ batch |")?;
+    for b in batches {
+        write!(out, " {b} |")?;
+    }
+    writeln!(out)?;
+    writeln!(out, "|---:|{}", "---:|".repeat(batches.len()))?;
+    for &lr in lrs {
+        write!(out, "| {} |", num(lr))?;
+        for &b in batches {
+            write!(out, " {} |", text(lr, b))?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
 fn lr_batch(out: &mut String, r: &Results) -> Result<()> {
     if r.study.is_empty() {
         return Ok(());
@@ -1047,51 +1070,27 @@ fn lr_batch(out: &mut String, r: &Results) -> Result<()> {
             .find(|run| run.config.lr == lr && run.config.batch_size == b)
     };
     let best = best_on_val(&r.study);
-    write!(out, "| lr \\ batch |")?;
-    for b in &batches {
-        write!(out, " {b} |")?;
-    }
-    writeln!(out)?;
-    writeln!(out, "|---:|{}", "---:|".repeat(batches.len()))?;
-    for &lr in &lrs {
-        write!(out, "| {} |", num(lr))?;
-        for &b in &batches {
-            let text = match cell(lr, b) {
-                None => "".to_string(),
-                Some(run) if run.summary().is_none() => "diverged".to_string(),
-                Some(run) => {
-                    let t = format!(
-                        "{} ({}, {})",
-                        pct(run.val_error()),
-                        pct(run.best_val_error().unwrap_or(f64::NAN)),
-                        run.best_val_epoch().unwrap_or(0)
-                    );
-                    if best.is_some_and(|b| b.name == run.name) {
-                        format!("**{t}**")
-                    } else {
-                        t
-                    }
-                }
-            };
-            write!(out, " {text} |")?;
+    grid(out, &lrs, &batches, |lr, b| match cell(lr, b) {
+        None => "".to_string(),
+        Some(run) if run.summary().is_none() => "diverged".to_string(),
+        Some(run) => {
+            let t = format!(
+                "{} ({}, {})",
+                pct(run.val_error()),
+                pct(run.best_val_error().unwrap_or(f64::NAN)),
+                run.best_val_epoch().unwrap_or(0)
+            );
+            if best.is_some_and(|b| b.name == run.name) {
+                format!("**{t}**")
+            } else {
+                t
+            }
         }
-        writeln!(out)?;
-    }
+    })?;
     writeln!(out, "\nFinal training error:\n")?;
-    write!(out, "| lr \\ batch |")?;
-    for b in &batches {
-        write!(out, " {b} |")?;
-    }
-    writeln!(out)?;
-    writeln!(out, "|---:|{}", "---:|".repeat(batches.len()))?;
-    for &lr in &lrs {
-        write!(out, "| {} |", num(lr))?;
-        for &b in &batches {
-            let text = cell(lr, b).map_or(String::new(), |run| pct(run.train_error()));
-            write!(out, " {text} |")?;
-        }
-        writeln!(out)?;
-    }
+    grid(out, &lrs, &batches, |lr, b| {
+        cell(lr, b).map_or(String::new(), |run| pct(run.train_error()))
+    })?;
     writeln!(out)?;
     figure(
         out,

@@ -18,7 +18,7 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
 use mlp_core::{Activation, Float, Mlp};
 use mlp_data::Dataset;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -45,7 +45,7 @@ pub const MAX_BATCH_SIZE: usize = 60_000;
 pub const PEAK_SIZE: usize = 2048;
 
 /// The floating-point type of a benchmark.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
     /// Single precision, the training type.
@@ -53,6 +53,12 @@ pub enum Precision {
     F32,
     /// Double precision, the verification type.
     F64,
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 impl Precision {
@@ -409,25 +415,41 @@ fn summary(report: &Report, best: &Row) -> String {
     text
 }
 
+/// One line of `bench_forward.csv`: the study's settings, repeated on every line, then one batch
+/// size's [`Row`]. (The csv crate cannot serialise `#[serde(flatten)]`, hence the repetition of
+/// `Row`'s fields.) `cargo xtask report` reads the file back with this type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CsvLine {
+    /// Layer sizes, inputs to classes, `-`-separated.
+    pub layers: String,
+    /// The floating-point type.
+    pub precision: Precision,
+    /// Threads used.
+    pub threads: usize,
+    /// Images per pass.
+    pub n_images: usize,
+    /// Timed passes per batch size.
+    pub repeats: usize,
+    /// The GEMM peak measured in the same run, GFLOP/s.
+    pub peak_gflops: f64,
+    /// Images per batch.
+    pub batch_size: usize,
+    /// Batches per pass.
+    pub n_batches: usize,
+    /// Median seconds per pass.
+    pub seconds: f64,
+    /// Fastest pass, in seconds.
+    pub seconds_min: f64,
+    /// Images per second, from the median.
+    pub images_per_second: f64,
+    /// Product FLOPs per second, in 10⁹, from the median.
+    pub gflops: f64,
+    /// `gflops` / `peak_gflops`.
+    pub fraction_of_peak: f64,
+}
+
 /// Writes the rows, with the study's settings on every line, as CSV.
 fn write_csv(report: &Report, path: &Path) -> Result<()> {
-    // The csv crate cannot serialise `#[serde(flatten)]`, so the row's fields are repeated here.
-    #[derive(Serialize)]
-    struct Line<'a> {
-        layers: &'a str,
-        precision: Precision,
-        threads: usize,
-        n_images: usize,
-        repeats: usize,
-        peak_gflops: f64,
-        batch_size: usize,
-        n_batches: usize,
-        seconds: f64,
-        seconds_min: f64,
-        images_per_second: f64,
-        gflops: f64,
-        fraction_of_peak: f64,
-    }
     let layers: Vec<String> = report.sizes.iter().map(usize::to_string).collect();
     let layers = layers.join("-");
     let to_io = |e: csv::Error| CliError::Io {
@@ -437,8 +459,8 @@ fn write_csv(report: &Report, path: &Path) -> Result<()> {
     let mut writer = csv::Writer::from_path(path).map_err(to_io)?;
     for row in &report.rows {
         writer
-            .serialize(Line {
-                layers: &layers,
+            .serialize(CsvLine {
+                layers: layers.clone(),
                 precision: report.precision,
                 threads: report.threads,
                 n_images: report.n_images,
