@@ -121,7 +121,8 @@ pub struct Args {
     /// Stop (as if interrupted) after this many epochs of this invocation, keeping a checkpoint.
     #[arg(long, hide = true)]
     pub stop_after: Option<usize>,
-    /// Threads for the large matrix products (default: all cores).
+    /// Threads for the matrix products, at most (default: all cores). Each epoch times a few steps
+    /// on these and on one and keeps the faster; results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
     /// Print nothing but errors.
@@ -284,7 +285,8 @@ pub struct RunOptions {
     pub quiet: bool,
     /// Stop after this many epochs of this invocation, as if interrupted.
     pub stop_after: Option<usize>,
-    /// Threads for the large matrix products (None: all cores).
+    /// Threads for the matrix products, at most (None: all cores); each epoch keeps whichever of
+    /// these and one ran its first steps faster.
     pub threads: Option<usize>,
 }
 
