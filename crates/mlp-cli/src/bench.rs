@@ -15,7 +15,7 @@ use crate::plot::{save_grid_svg_and_png, LineChart, Series};
 use crate::spec::{check_network_size, parse_sizes};
 use crate::{data, CliError, Result};
 use faer::linalg::matmul::matmul;
-use faer::{Accum, Mat, MatRef, Par};
+use faer::{Accum, Mat, MatRef};
 use mlp_core::{Activation, Float, Mlp};
 use mlp_data::Dataset;
 use serde::{Deserialize, Serialize};
@@ -371,11 +371,7 @@ pub fn gemm_peak<T: Float>(threads: usize) -> f64 {
         T::from_f64(((i * 5 + j * 11) % 17) as f64 / 17.0)
     });
     let mut c = Mat::<T>::zeros(n, n);
-    let par = if threads > 1 {
-        Par::rayon(threads)
-    } else {
-        Par::Seq
-    };
+    let par = mlp_core::par::for_product(n, n, n, threads);
     let mut best = f64::INFINITY;
     // The first run warms the caches and the thread pool; the best of the others is kept.
     for _ in 0..6 {
