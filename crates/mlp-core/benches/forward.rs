@@ -1,22 +1,29 @@
-//! Forward propagation of one batch of MNIST images through 784-150-10 (softmax included), for
-//! batch sizes from a single image (matrix-vector products) to 10 000 (one large product per layer),
-//! called from the main thread (`forward`) and looped on a worker of rayon's pool
-//! (`forward_in_pool`, see `mlp_core::par::in_pool`).
+//! Forward propagation of one batch of synthetic 784-pixel images (pseudo-random values in [0, 1))
+//! through 784-150-10 (softmax included), for batch sizes from a single image (matrix-vector
+//! products) to 10 000 (one large product per layer), called from the main thread (`forward`) and
+//! looped on a worker of rayon's pool (`forward_in_pool`, see `mlp_core::par::in_pool`).
 //!
 //! `cargo bench -p mlp-core --bench forward`; criterion reports the time per batch and images/s.
-//! `mlp-cli bench-forward` measures whole passes over the 60 000 images against the GEMM peak.
+//! `mlp-cli bench-forward` measures whole passes over the 60 000 MNIST images against the GEMM peak.
 
 // `criterion_group!` defines an undocumented `pub fn`.
 #![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use faer::Mat;
 use mlp_core::{Activation, Mlp};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+/// Enough samples (31 MB of f32) that consecutive batches come from memory, not from cache.
+const N_SAMPLES: usize = 10_000;
+
 fn forward(c: &mut Criterion) {
-    let mnist = mlp_data::load_dir(&mlp_data::default_data_dir()).expect("the bundled MNIST");
-    let images = mnist.train.images();
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let images = Mat::<f32>::from_fn(784, N_SAMPLES, |_, _| rng.random());
+    let images = images.as_ref();
     for (group_name, in_pool) in [("forward", false), ("forward_in_pool", true)] {
         let mut group = c.benchmark_group(group_name);
         group
@@ -25,7 +32,7 @@ fn forward(c: &mut Criterion) {
             .measurement_time(Duration::from_secs(1));
         for batch in [1, 16, 64, 256, 1000, 10_000] {
             let mut mlp = Mlp::<f32>::new(&[784, 150, 10], Activation::Sigmoid, 0).unwrap();
-            let n_batches = images.ncols() / batch;
+            let n_batches = N_SAMPLES / batch;
             let mut next = 0;
             // Consecutive batches, as in an evaluation pass, so that the inputs come from memory.
             let mut step = move || {

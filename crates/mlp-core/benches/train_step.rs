@@ -1,12 +1,12 @@
 //! One training step — `propagate`, `backpropagate`, `Sgd::step` — of the shallow 784-150-10 and the
-//! deep 784-150-200-150-50-10 sigmoid nets at batch 16, 64 and 256, and one whole epoch of the
-//! shallow net at batch 64 and 256 (shuffled mini-batches gathered into a reused buffer; in the pool,
-//! half of each gather on each core, as `mlp-cli train` does).
+//! deep 784-150-200-150-50-10 sigmoid nets at batch 16, 64 and 256, on synthetic images (10 000
+//! columns of 784 pseudo-random values in [0, 1), one-hot targets), so that the products see the
+//! shapes and the memory traffic of MNIST training without needing the data set.
 //!
-//! Each is measured twice: called from the main thread, as plain user code does (`train_step`,
-//! `epoch`), and with the loop running on a worker of rayon's pool (`train_step_in_pool`,
-//! `epoch_in_pool`, see `mlp_core::par::in_pool`), where splitting a product between the two
-//! cores costs far less.
+//! Each is measured twice: called from the main thread, as plain user code does (`train_step`), and
+//! with the loop running on a worker of rayon's pool (`train_step_in_pool`, see
+//! `mlp_core::par::in_pool`), where splitting a product between the two cores costs far less. A
+//! whole epoch on the real data set, gather included, is `cargo bench -p mlp-cli --bench epoch`.
 //!
 //! `cargo bench -p mlp-core --bench train_step`. Useful FLOPs of a step, for comparing with the
 //! GEMM peak: forward `2·m·Σ n_in·n_out`, backward twice that less the input layer's delta
@@ -19,19 +19,24 @@ use criterion::measurement::WallTime;
 use criterion::{
     criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
 };
-use faer::prelude::{Reborrow, ReborrowMut};
 use faer::Mat;
 use mlp_core::{Activation, Mlp, Sgd};
-use mlp_data::Dataset;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use std::time::{Duration, Instant};
 
 const SHALLOW: &[usize] = &[784, 150, 10];
 const DEEP: &[usize] = &[784, 150, 200, 150, 50, 10];
+/// Enough samples (31 MB of f32) that consecutive batches come from memory, not from cache.
+const N_SAMPLES: usize = 10_000;
 
-fn mnist() -> Dataset {
-    mlp_data::load_dir(&mlp_data::default_data_dir())
-        .expect("the bundled MNIST")
-        .train
+/// Synthetic inputs `(784, N_SAMPLES)` and one-hot targets `(10, N_SAMPLES)`, from a fixed seed.
+fn synthetic() -> (Mat<f32>, Mat<f32>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let images = Mat::from_fn(784, N_SAMPLES, |_, _| rng.random::<f32>());
+    let labels: Vec<usize> = (0..N_SAMPLES).map(|_| rng.random_range(0..10)).collect();
+    let targets = Mat::from_fn(10, N_SAMPLES, |i, j| f32::from(u8::from(labels[j] == i)));
+    (images, targets)
 }
 
 /// Benchmarks `step` as `id`: called from this thread, or looped on a worker of rayon's pool.
@@ -59,11 +64,7 @@ fn bench(
 }
 
 fn steps(c: &mut Criterion) {
-    let train = mnist();
-    let images = train.images();
-    let mut targets = Mat::<f32>::zeros(train.n_classes(), train.len());
-    mlp_data::one_hot_into(train.labels(), targets.as_mut()).unwrap();
-    let targets = targets.as_ref();
+    let (images, targets) = synthetic();
     for (group_name, in_pool) in [("train_step", false), ("train_step_in_pool", true)] {
         let mut group = c.benchmark_group(group_name);
         group
@@ -74,7 +75,7 @@ fn steps(c: &mut Criterion) {
             for batch in [16, 64, 256] {
                 let mut mlp = Mlp::<f32>::new(sizes, Activation::Sigmoid, 0).unwrap();
                 let mut sgd = Sgd::new(&mlp, 0.9, 0.0).unwrap();
-                let n_batches = train.len() / batch;
+                let n_batches = N_SAMPLES / batch;
                 let mut next = 0;
                 group.throughput(Throughput::Elements(batch as u64));
                 bench(&mut group, BenchmarkId::new(name, batch), in_pool, || {
@@ -92,54 +93,5 @@ fn steps(c: &mut Criterion) {
     }
 }
 
-fn epoch(c: &mut Criterion) {
-    let train = mnist();
-    for (group_name, in_pool) in [("epoch", false), ("epoch_in_pool", true)] {
-        let mut group = c.benchmark_group(group_name);
-        group
-            .sample_size(10)
-            .warm_up_time(Duration::from_millis(500))
-            .measurement_time(Duration::from_secs(5));
-        group.throughput(Throughput::Elements(train.len() as u64));
-        for batch in [64, 256] {
-            let mut mlp = Mlp::<f32>::new(SHALLOW, Activation::Sigmoid, 0).unwrap();
-            let mut sgd = Sgd::new(&mlp, 0.9, 0.0).unwrap();
-            let mut x = Mat::<f32>::zeros(train.n_features(), batch);
-            let mut y = Mat::<f32>::zeros(train.n_classes(), batch);
-            let mut order = vec![0; train.len()];
-            let mut epoch = 0;
-            let id = BenchmarkId::new("784-150-10", batch);
-            bench(&mut group, id, in_pool, || {
-                mlp_data::shuffle_into(&mut order, 0, epoch);
-                epoch += 1;
-                for indices in mlp_data::batches(&order, batch).unwrap() {
-                    let m = indices.len();
-                    let mut xb = x.as_mut().subcols_mut(0, m);
-                    let mut yb = y.as_mut().subcols_mut(0, m);
-                    if in_pool {
-                        // As `mlp-cli train` does: half the gather on each core.
-                        let half = m / 2;
-                        let (x0, x1) = xb.rb_mut().split_at_col_mut(half);
-                        let (y0, y1) = yb.rb_mut().split_at_col_mut(half);
-                        let (first, second) = rayon::join(
-                            || train.gather_into(&indices[..half], x0, y0),
-                            || train.gather_into(&indices[half..], x1, y1),
-                        );
-                        first.and(second).unwrap();
-                    } else {
-                        train
-                            .gather_into(indices, xb.rb_mut(), yb.rb_mut())
-                            .unwrap();
-                    }
-                    mlp.propagate(xb.rb()).unwrap();
-                    mlp.backpropagate(xb.rb(), yb.rb()).unwrap();
-                    sgd.step(&mut mlp, 0.01).unwrap();
-                }
-            });
-        }
-        group.finish();
-    }
-}
-
-criterion_group!(benches, steps, epoch);
+criterion_group!(benches, steps);
 criterion_main!(benches);

@@ -22,12 +22,15 @@
 mod activation;
 mod error;
 pub mod gradcheck;
+mod kernels;
 mod layer;
 mod mlp;
 mod optim;
 pub mod par;
 mod params;
+mod plan;
 mod scalar;
+mod softmax;
 
 pub use activation::Activation;
 pub use error::{MlpError, Result};
@@ -37,5 +40,3 @@ pub use optim::{LrSchedule, Sgd};
 pub use params::{count_params, LayerCount, ParamCount};
 pub use scalar::{exp_f32, Float};
 pub use softmax::Softmax;
-
-mod softmax;

@@ -1,6 +1,7 @@
 //! The multilayer perceptron: layers, a softmax output, and hand-written back-propagation.
 
 use crate::error::{check_shape, Result};
+use crate::plan::{LayerPlan, StepPlan};
 use crate::{par, Activation, Float, Layer, MlpError, Softmax};
 use faer::MatRef;
 use rand::SeedableRng;
@@ -43,6 +44,9 @@ pub struct Mlp<T> {
     layers: Vec<Layer<T>>,
     softmax: Softmax<T>,
     threads: usize,
+    /// How the last batch's work is split between threads: decided by `propagate` before the
+    /// forward pass, and handed to the forward pass, back-propagation and the update of that batch.
+    plan: StepPlan,
     /// The batch of the last forward pass, so that backpropagate can refuse another one.
     last_input: Option<InputId>,
 }
@@ -105,6 +109,7 @@ impl<T: Float> Mlp<T> {
             layers,
             softmax: Softmax::new(n_classes),
             threads: par::default_threads(),
+            plan: StepPlan::default(),
             last_input: None,
         })
     }
@@ -160,11 +165,12 @@ impl<T: Float> Mlp<T> {
         if m == 0 {
             return Err(MlpError::EmptyBatch { what: "propagate" });
         }
-        let threads = self.threads;
-        self.layers[0].forward(x, threads);
+        let shapes = self.layers.iter().map(|l| (l.n_out(), l.n_in()));
+        self.plan.prepare(shapes, m, self.threads);
+        self.layers[0].forward(x, self.plan.layer(0));
         for l in 1..self.layers.len() {
             let (below, above) = self.layers.split_at_mut(l);
-            above[0].forward(below[l - 1].output(m), threads);
+            above[0].forward(below[l - 1].output(m), self.plan.layer(l));
         }
         self.last_input = Some(InputId::of(x));
         let logits = self.layers.last().expect("at least one layer").output(m);
@@ -177,11 +183,28 @@ impl<T: Float> Mlp<T> {
         Ok(self.softmax.probabilities())
     }
 
+    /// The logits `Z_L` of the last forward pass — the last layer's outputs, which the softmax
+    /// turns into probabilities — `(n_classes, m)`.
+    ///
+    /// ```
+    /// use faer::Mat;
+    /// use mlp_core::{Activation, Mlp};
+    ///
+    /// let mut mlp = Mlp::<f64>::new(&[3, 4, 2], Activation::Tanh, 1)?;
+    /// mlp.propagate(Mat::from_fn(3, 5, |i, j| (i * j) as f64).as_ref())?;
+    /// let (z, p) = (mlp.logits()?, mlp.probabilities()?);
+    /// // The softmax of a column: p₀ / p₁ = e^(z₀ − z₁).
+    /// assert!((p[(0, 4)] / p[(1, 4)] - (z[(0, 4)] - z[(1, 4)]).exp()).abs() < 1e-12);
+    /// # Ok::<(), mlp_core::MlpError>(())
+    /// ```
+    pub fn logits(&self) -> Result<MatRef<'_, T>> {
+        let m = self.batch_size()?;
+        Ok(self.layers.last().expect("at least one layer").output(m))
+    }
+
     /// The mean cross-entropy of the last forward pass against one-hot `targets` `(n_classes, m)`.
     pub fn loss(&self, targets: MatRef<'_, T>) -> Result<T> {
-        let m = self.batch_size()?;
-        let logits = self.layers.last().expect("at least one layer").output(m);
-        self.softmax.loss(logits, targets)
+        self.softmax.loss(self.logits()?, targets)
     }
 
     /// Back-propagation of the last forward pass against one-hot `targets` `(n_classes, m)`.
@@ -200,20 +223,19 @@ impl<T: Float> Mlp<T> {
             (self.n_classes(), m),
             targets.shape(),
         )?;
-        let threads = self.threads;
         let n_layers = self.layers.len();
         let last = &mut self.layers[n_layers - 1];
         self.softmax
             .backpropagate(targets, last.delta_slice_mut(m))?;
         for l in (0..n_layers).rev() {
             let (below, above) = self.layers.split_at_mut(l);
-            let layer = &mut above[0];
+            let (layer, plan) = (&mut above[0], self.plan.layer(l));
             match below.last_mut() {
-                Some(prev) => {
-                    layer.compute_gradients(prev.output(m), threads);
-                    layer.propagate_delta(m, prev, threads);
+                Some(below) => {
+                    layer.compute_gradients(below.output(m), plan);
+                    layer.propagate_delta(m, below, plan);
                 }
-                None => layer.compute_gradients(x, threads),
+                None => layer.compute_gradients(x, plan),
             }
         }
         Ok(())
@@ -239,8 +261,8 @@ impl<T: Float> Mlp<T> {
             });
         }
         let lr = T::from_f64(learning_rate);
-        for layer in &mut self.layers {
-            crate::optim::sgd_step(layer, lr);
+        for (l, layer) in self.layers.iter_mut().enumerate() {
+            crate::optim::sgd_step(layer, lr, self.plan.layer(l));
         }
         Ok(())
     }
@@ -306,6 +328,12 @@ impl<T: Float> Mlp<T> {
             .filter(|&(&p, &l)| p != l.into())
             .count();
         Ok(wrong as f64 / labels.len() as f64)
+    }
+
+    /// How the last batch's work on layer `layer` is split (everything sequential before the first
+    /// batch), for the optimiser's update.
+    pub(crate) fn layer_plan(&self, layer: usize) -> LayerPlan {
+        self.plan.layer(layer)
     }
 
     fn layer(&self, index: usize) -> Result<&Layer<T>> {

@@ -1,5 +1,6 @@
 //! Stochastic gradient descent with momentum and weight decay, and learning-rate schedules.
 
+use crate::plan::LayerPlan;
 use crate::scalar::{vectorize, Kernel};
 use crate::{par, Float, Layer, Mlp, MlpError, Result};
 use faer::prelude::ReborrowMut;
@@ -80,7 +81,9 @@ impl<T: Float> Sgd<T> {
             T::from_f64(self.momentum),
             T::from_f64(self.weight_decay),
         );
-        for (layer, (vw, vb)) in mlp.layers_mut().iter_mut().zip(&mut self.velocity) {
+        for (l, (vw, vb)) in self.velocity.iter_mut().enumerate() {
+            let plan = mlp.layer_plan(l);
+            let layer = &mut mlp.layers_mut()[l];
             let shape = (layer.n_out(), layer.n_in());
             if vw.shape() != shape || vb.len() != shape.0 {
                 return Err(MlpError::InvalidSizes {
@@ -88,58 +91,65 @@ impl<T: Float> Sgd<T> {
                     reason: "the optimiser was built for another network",
                 });
             }
-            let row_parts = layer.row_parts();
-            let (w, b, gw, gb) = layer.params_and_grads_mut();
-            let views = (
-                w,
-                gw,
-                vw.as_mut(),
-                column_mut(b),
-                column(gb),
-                column_mut(vb),
-            );
-            // By the rows the layer was split by in the step, so that each thread updates the
-            // rows of W it used and will use again.
-            par::for_row_blocks(views, row_parts, |_, (w, gw, vw, b, gb, vb)| {
-                vectorize(MomentumStep {
-                    params: w,
-                    grads: gw,
-                    velocity: vw,
-                    lr,
-                    momentum: mu,
-                    weight_decay: wd,
-                });
-                let zero = T::from_f64(0.0);
-                vectorize(MomentumStep {
-                    params: b,
-                    grads: gb,
-                    velocity: vb,
-                    lr,
-                    momentum: mu,
-                    weight_decay: zero,
-                });
-            });
+            let rule = Rule {
+                lr,
+                momentum: mu,
+                weight_decay: wd,
+            };
+            update(layer, Some((vw.as_mut(), vb)), rule, plan);
         }
         Ok(())
     }
 }
 
-/// `θ ← θ − η·g` on every parameter of `layer`, split between threads by the rows its last forward
-/// pass was split by.
-pub(crate) fn sgd_step<T: Float>(layer: &mut Layer<T>, lr: T) {
-    let row_parts = layer.row_parts();
+/// `θ ← θ − η·g` on every parameter of `layer`.
+pub(crate) fn sgd_step<T: Float>(layer: &mut Layer<T>, lr: T, plan: LayerPlan) {
+    let zero = T::from_f64(0.0);
+    let rule = Rule {
+        lr,
+        momentum: zero,
+        weight_decay: zero,
+    };
+    update(layer, None, rule, plan);
+}
+
+/// The hyper-parameters of one update.
+#[derive(Clone, Copy)]
+struct Rule<T> {
+    lr: T,
+    momentum: T,
+    weight_decay: T,
+}
+
+/// One update of the weights and bias of `layer` from its gradients: with momentum when `velocity`
+/// (of the weights, of the bias) is given, plain SGD otherwise. Split by the rows the plan gives the
+/// layer, so that each thread updates the rows of `W` it used in the step and will use again.
+fn update<T: Float>(
+    layer: &mut Layer<T>,
+    velocity: Option<(MatMut<'_, T>, &mut [T])>,
+    rule: Rule<T>,
+    plan: LayerPlan,
+) {
     let (w, b, gw, gb) = layer.params_and_grads_mut();
-    let views = (w, gw, column_mut(b), column(gb));
-    par::for_row_blocks(views, row_parts, |_, (w, gw, b, gb)| {
-        vectorize(SgdStep {
+    let (vw, vb) = velocity.map(|(vw, vb)| (vw, column_mut(vb))).unzip();
+    let views = (w, gw, vw, column_mut(b), column(gb), vb);
+    par::for_row_blocks(views, plan.update_parts, |_, (w, gw, vw, b, gb, vb)| {
+        vectorize(Step {
             params: w,
             grads: gw,
-            lr,
+            velocity: vw,
+            rule,
         });
-        vectorize(SgdStep {
+        // Weight decay applies to weights only.
+        let rule = Rule {
+            weight_decay: T::from_f64(0.0),
+            ..rule
+        };
+        vectorize(Step {
             params: b,
             grads: gb,
-            lr,
+            velocity: vb,
+            rule,
         });
     });
 }
@@ -154,17 +164,16 @@ fn column<T>(values: &[T]) -> MatRef<'_, T> {
     MatRef::from_column_major_slice(values, values.len(), 1)
 }
 
-/// `v ← μ·v + g + λ·θ`, `θ ← θ − η·v` over a block of rows, compiled by [`vectorize`].
-struct MomentumStep<'a, T> {
+/// Over a block of rows: `θ ← θ − η·g` without velocity; with it, `v ← μ·v + g + λ·θ`,
+/// `θ ← θ − η·v`. Compiled by [`vectorize`].
+struct Step<'a, T> {
     params: MatMut<'a, T>,
     grads: MatRef<'a, T>,
-    velocity: MatMut<'a, T>,
-    lr: T,
-    momentum: T,
-    weight_decay: T,
+    velocity: Option<MatMut<'a, T>>,
+    rule: Rule<T>,
 }
 
-impl<T: Float> Kernel for MomentumStep<'_, T> {
+impl<T: Float> Kernel for Step<'_, T> {
     type Output = ();
 
     #[inline(always)]
@@ -173,44 +182,30 @@ impl<T: Float> Kernel for MomentumStep<'_, T> {
             mut params,
             grads,
             mut velocity,
-            lr,
-            momentum,
-            weight_decay,
+            rule:
+                Rule {
+                    lr,
+                    momentum,
+                    weight_decay,
+                },
         } = self;
         for j in 0..params.ncols() {
             let p = unit_stride_mut(params.rb_mut().col_mut(j));
-            let v = unit_stride_mut(velocity.rb_mut().col_mut(j));
             let g = unit_stride(grads.col(j));
-            // Zipped slices of equal length: the loop vectorises with no bounds checks.
-            for ((p, v), &g) in p.iter_mut().zip(v.iter_mut()).zip(g) {
-                *v = momentum * *v + g + weight_decay * *p;
-                *p -= lr * *v;
-            }
-        }
-    }
-}
-
-/// `θ ← θ − η·g` over a block of rows, compiled by [`vectorize`].
-struct SgdStep<'a, T> {
-    params: MatMut<'a, T>,
-    grads: MatRef<'a, T>,
-    lr: T,
-}
-
-impl<T: Float> Kernel for SgdStep<'_, T> {
-    type Output = ();
-
-    #[inline(always)]
-    fn run(self) {
-        let Self {
-            mut params,
-            grads,
-            lr,
-        } = self;
-        for j in 0..params.ncols() {
-            let p = unit_stride_mut(params.rb_mut().col_mut(j));
-            for (p, &g) in p.iter_mut().zip(unit_stride(grads.col(j))) {
-                *p -= lr * g;
+            // Zipped slices of equal length: the loops vectorise with no bounds checks.
+            match velocity.as_mut() {
+                None => {
+                    for (p, &g) in p.iter_mut().zip(g) {
+                        *p -= lr * g;
+                    }
+                }
+                Some(velocity) => {
+                    let v = unit_stride_mut(velocity.rb_mut().col_mut(j));
+                    for ((p, v), &g) in p.iter_mut().zip(v.iter_mut()).zip(g) {
+                        *v = momentum * *v + g + weight_decay * *p;
+                        *p -= lr * *v;
+                    }
+                }
             }
         }
     }

@@ -1,18 +1,9 @@
-//! Which products run on one thread and which on several, and how their work is split between
-//! threads.
+//! Threads: rayon's pool, running a loop on one of its workers ([`in_pool`]), and the helpers that
+//! run a function on contiguous row or column ranges of matrices in parallel.
 //!
-//! A layer's forward product `W·X`, its delta product `Wᵀ·Δ` and its gradient `Δ·Xᵀ` are split
-//! between threads by the layers themselves, each thread running faer's *sequential* kernel on its
-//! part (faer's own multi-threaded product allocates on every call and synchronises more):
-//!
-//! - **Training batches** (`32 ≤ m ≤ 2·n_out`) split each layer by the rows of `W`
-//!   ([`training_row_parts`], [`for_row_blocks`]): a thread computes its rows of the output, of `Δ`,
-//!   of `∂W` and `∂b`, and updates those rows of the parameters, so that what changes every step stays
-//!   in that thread's cache. Only the layer inputs and the deltas cross between cores.
-//! - **Large batches** (evaluation, the forward benchmark) split the samples, the columns
-//!   ([`column_parts`], [`for_column_blocks`]); within its range a thread works through blocks small
-//!   enough that the element-wise pass after each product finds the block still in its cache.
-//! - **A batch of one** splits the rows of the matrix-vector product ([`row_parts`]).
+//! *Which* products are split, and how, is decided per batch by the step plan (`plan.rs`); this
+//! module only carries the split out. Each part runs faer's *sequential* kernel (faer's own
+//! multi-threaded product allocates on every call and synchronises more).
 //!
 //! **What parallelism costs.** Splitting a product from a thread outside rayon's pool hands the
 //! work to the pool and puts the caller to sleep until it is done, several microseconds per
@@ -20,53 +11,30 @@
 //! step (which alternates products with sequential work) they must be woken for every product.
 //! Running the training loop inside [`in_pool`] removes both costs: the caller is a worker, does
 //! its part of each product itself, and the other workers stay awake until the loop is done.
-//!
-//! Measured on the 2-core machine of `STYLE.md` (784-150-10, f32, one epoch over 60 000 shuffled
-//! images as `mlp-cli train` runs it, useful FLOPs against the GEMM peak): batch 64, 32 % of the
-//! peak from a plain thread with products split by columns, 50 % inside [`in_pool`] with the row
-//! split; batch 256, 46 % and 64 %. The row split matters most when the two virtual cores sit on
-//! different chiplets of the host, which happens from time to time on that machine (a round trip of
-//! a cache line between them then takes 420 ns instead of 80–100): there, the column split inside
-//! [`in_pool`] fell to 230 ms an epoch at batch 64, slower than one thread. In that placement even
-//! the row split can lose to one thread (285 ms against 176 at batch 64), so `mlp-cli train` times
-//! a few steps each way at the start of every epoch and keeps the faster; the results are the same
-//! to the bit either way.
 
 use faer::{MatMut, MatRef, Par};
-use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// Products with fewer multiply-adds than this run on one thread when the caller is not a worker of
 /// rayon's pool: below it, handing half to the (probably sleeping) pool costs more than it saves.
-///
-/// Measured with the `sweep` of the performance report: a 150 × 784 layer at batch 64 (7.5 M
-/// multiply-adds) trains faster sequentially from a plain thread, at batch 128 (15 M) in parallel.
+/// (A 150 × 784 layer at batch 64 has 7.5 M multiply-adds; ARCHITECTURE.md has the measurement.)
 pub const PARALLEL_THRESHOLD_MACS: usize = 1 << 23;
 
 /// Products with fewer multiply-adds than this run on one thread when the caller is a worker of
-/// rayon's pool (see [`in_pool`]). From 2¹⁵ to 2²⁰ the training speed of 784-150-10 and of the deep
-/// net at batch 16 and 64 does not change measurably; below, splitting the smallest products only
-/// adds overhead.
+/// rayon's pool (see [`in_pool`]), where handing work to another core is cheap; below it, splitting
+/// the smallest products only adds overhead.
 pub const IN_POOL_THRESHOLD_MACS: usize = 1 << 18;
 
-/// The fewest output columns worth giving a thread of its own.
-const MIN_COLUMNS_PER_THREAD: usize = 16;
-
-/// Output elements per cache block of a fused product + element-wise pass: 256 KiB of `f32`, which
-/// stays in a core's L2 cache next to the weights. Measured on one thread over the 60 000 images:
-/// 2¹⁶ and 2¹⁷ are best, 2¹⁴ and 2¹⁸ 2–3 % slower, no blocking 7 % slower.
-const BLOCK_ELEMENTS: usize = 1 << 16;
-
 /// The parallelism of an `m × k` by `k × n` product for faer, for a network allowed `threads`
-/// threads. (The layers split their products themselves, with `column_parts`; this is for other
+/// threads. (The layers split their products themselves, as the step plan says; this is for other
 /// products run next to them.)
 ///
 /// `Par::rayon` runs on rayon's global pool, whose threads are started once, not per call.
 #[inline]
 pub fn for_product(m: usize, n: usize, k: usize, threads: usize) -> Par {
     let macs = m.saturating_mul(n).saturating_mul(k);
-    if threads <= 1 || macs < threshold() {
+    if threads <= 1 || macs < threshold_macs(rayon::current_thread_index().is_some()) {
         Par::Seq
     } else {
         Par::rayon(threads)
@@ -172,115 +140,15 @@ fn stay_awake(done: &AtomicBool) {
     }
 }
 
-/// The multiply-adds from which a product is worth splitting between threads, from this thread.
-#[inline]
-fn threshold() -> usize {
-    if rayon::current_thread_index().is_some() {
+/// The multiply-adds from which a product is worth splitting between threads, from a worker of
+/// rayon's pool (`in_pool`) or from another thread.
+pub(crate) fn threshold_macs(in_pool: bool) -> usize {
+    if in_pool {
         IN_POOL_THRESHOLD_MACS
     } else {
         PARALLEL_THRESHOLD_MACS
     }
 }
-
-/// Into how many contiguous column ranges to split a product with `n_columns` output columns and
-/// `macs` multiply-adds, for a network allowed `threads` threads (1: run it on the calling thread).
-#[inline]
-pub(crate) fn column_parts(n_columns: usize, macs: usize, threads: usize) -> usize {
-    if threads <= 1 || macs < threshold() {
-        return 1;
-    }
-    threads
-        .min(rayon::current_num_threads())
-        .min(n_columns / MIN_COLUMNS_PER_THREAD)
-        .max(1)
-}
-
-/// Into how many row ranges to split the matrix-vector product of a batch of one, with `n_rows`
-/// output rows and `macs` multiply-adds. Only inside the pool, where handing half to an awake
-/// worker costs a fraction of a microsecond: the 117 600 multiply-adds of a 150 × 784 layer take about 5 µs on one
-/// core, streaming the weights from its L2 cache, and half that on each of two.
-#[inline]
-pub(crate) fn row_parts(n_rows: usize, macs: usize, threads: usize) -> usize {
-    if threads <= 1 || macs < ROW_SPLIT_THRESHOLD_MACS || rayon::current_thread_index().is_none() {
-        return 1;
-    }
-    threads
-        .min(rayon::current_num_threads())
-        .min(n_rows / 32)
-        .max(1)
-}
-
-/// Matrix-vector products from this many multiply-adds are split between threads inside the pool.
-const ROW_SPLIT_THRESHOLD_MACS: usize = 1 << 16;
-
-/// The columns per cache block of a column-major output with `rows` rows.
-#[inline]
-pub(crate) fn block_columns(rows: usize) -> usize {
-    (BLOCK_ELEMENTS / rows.max(1)).max(MIN_COLUMNS_PER_THREAD)
-}
-
-/// Calls `f(first_column, block)` on consecutive blocks of at most `block_columns` columns of the
-/// column-major `out` (`rows` rows), the columns being split into `parts` contiguous ranges that run
-/// in parallel on rayon's pool (`parts == 1`: everything on the calling thread, in order).
-pub(crate) fn for_column_blocks<T: Send>(
-    out: &mut [T],
-    rows: usize,
-    block_columns: usize,
-    parts: usize,
-    f: impl Fn(usize, &mut [T]) + Sync,
-) {
-    if rows == 0 || out.is_empty() {
-        return;
-    }
-    let block_len = rows.saturating_mul(block_columns.max(1));
-    let blocks = |first: usize, range: &mut [T]| {
-        for (b, block) in range.chunks_mut(block_len).enumerate() {
-            f(first + b * block_columns, block);
-        }
-    };
-    if parts <= 1 {
-        blocks(0, out);
-        return;
-    }
-    let n_columns = out.len() / rows;
-    // Ranges of a multiple of 4 columns keep the product kernels on full register tiles.
-    let per_part = n_columns.div_ceil(parts).next_multiple_of(4);
-    out.par_chunks_mut(rows * per_part)
-        .enumerate()
-        .for_each(|(p, range)| blocks(p * per_part, range));
-}
-
-/// Into how many row ranges a training step splits a layer of `n_out` outputs and `n_in` inputs at
-/// batch size `m`, for a network allowed `threads` threads (1: no row split).
-///
-/// In a training step the weights change every step. Split by columns (samples), every thread
-/// would read all of `W` after the update wrote it, and `∂W` would be written by one thread and read
-/// by another: about `3 · n_out · n_in` values crossing between cores per step. Split by rows,
-/// each thread keeps its rows of `W`, `∂W`, the bias and the optimiser's velocity in its own cache
-/// through forward, backward and update (the same ranges every time), and only the layer's input
-/// (`n_in · m`) and the deltas cross. That is the smaller traffic while `m < 2·n_out` or so; beyond,
-/// the products are large enough that the column split's traffic does not matter, and evaluation
-/// batches of thousands keep the column split, which reads the input once. On the 2-core machine
-/// of `STYLE.md`, whose virtual cores sometimes sit on different chiplets of the host (a round trip
-/// between them of 420 ns instead of 100), the column split trained 784-150-10 at batch 64 in 230 ms
-/// an epoch there and 120 ms otherwise; the row split is fast in both placements.
-#[inline]
-pub(crate) fn training_row_parts(n_out: usize, n_in: usize, m: usize, threads: usize) -> usize {
-    let macs = n_out.saturating_mul(n_in).saturating_mul(m);
-    if threads <= 1 || m < MIN_ROW_SPLIT_BATCH || m > 2 * n_out || macs < threshold() {
-        return 1;
-    }
-    threads
-        .min(rayon::current_num_threads())
-        .min(n_out / 32)
-        .max(1)
-}
-
-/// The smallest batch whose training step is split between threads. Below it a step's products
-/// last a few microseconds, and handing work between cores costs a sizeable part of that, the more
-/// so when the two cores sit on different chiplets: at batch 16 the deep net trained an epoch in
-/// 0.45 s on one thread and 0.47 s on two, and up to 1.2 s on two in the far placement.
-const MIN_ROW_SPLIT_BATCH: usize = 32;
 
 /// Views that can be cut in two at a row: matrices, columns, and tuples of them with the same
 /// number of rows (a layer's weights, their gradient and the optimiser's velocity, cut together).
@@ -327,6 +195,15 @@ impl<T: Sync> SplitRows for &[T] {
     }
 }
 
+impl<S: SplitRows> SplitRows for Option<S> {
+    fn n_rows(&self) -> usize {
+        self.as_ref().map_or(0, S::n_rows)
+    }
+    fn split_rows(self, row: usize) -> (Self, Self) {
+        self.map(|views| views.split_rows(row)).unzip()
+    }
+}
+
 macro_rules! split_rows_for_tuple {
     ($($name:ident $index:tt),+) => {
         impl<$($name: SplitRows),+> SplitRows for ($($name,)+) {
@@ -353,6 +230,40 @@ split_rows_for_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
 /// threads share no cache line of a column-major `f32` matrix; the same `parts` and row count
 /// always give the same ranges.
 pub(crate) fn for_row_blocks<S: SplitRows>(views: S, parts: usize, f: impl Fn(usize, S) + Sync) {
+    let per_part = views.n_rows().div_ceil(parts.max(1)).next_multiple_of(16);
+    for_ranges(views, per_part, &f);
+}
+
+/// Calls `f(first_column, block)` on consecutive blocks of at most `block_columns` columns of
+/// `out`, the columns being split into `parts` contiguous ranges that run in parallel on rayon's
+/// pool (`parts == 1`: every block on the calling thread, in order). Ranges of a multiple of 4
+/// columns keep the product kernels on full register tiles.
+pub(crate) fn for_column_blocks<T: Send>(
+    out: MatMut<'_, T>,
+    parts: usize,
+    block_columns: usize,
+    f: impl Fn(usize, MatMut<'_, T>) + Sync,
+) {
+    let per_part = out.ncols().div_ceil(parts.max(1)).next_multiple_of(4);
+    for_ranges(
+        out.transpose_mut(),
+        per_part,
+        &|first, range: MatMut<'_, T>| {
+            let mut range = range.transpose_mut();
+            let mut done = 0;
+            while range.ncols() > 0 {
+                let columns = range.ncols().min(block_columns.max(1));
+                let (block, rest) = range.split_at_col_mut(columns);
+                f(first + done, block);
+                (range, done) = (rest, done + columns);
+            }
+        },
+    );
+}
+
+/// Calls `f(first_row, range)` on consecutive ranges of `per_part` rows of `views` (the last one
+/// shorter), all but the first handed to rayon's pool.
+fn for_ranges<S: SplitRows>(views: S, per_part: usize, f: &(impl Fn(usize, S) + Sync)) {
     fn split<S: SplitRows>(
         first: usize,
         views: S,
@@ -369,20 +280,33 @@ pub(crate) fn for_row_blocks<S: SplitRows>(views: S, parts: usize, f: impl Fn(us
             );
         }
     }
-    debug_assert!(parts >= 1);
-    let per_part = views
-        .n_rows()
-        .div_ceil(parts.max(1))
-        .next_multiple_of(16)
-        .max(1);
-    split(0, views, per_part, &f);
+    split(0, views, per_part.max(1), f);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use faer::Mat;
 
-    /// Every column is visited exactly once, with the right index, whatever the split.
+    /// Adds `1 + 1000·row + column` to every entry of a block whose first entry is at
+    /// `(first_row, first_column)` of the whole matrix.
+    fn mark(first_row: usize, first_column: usize, mut block: MatMut<'_, f64>) {
+        for j in 0..block.ncols() {
+            for i in 0..block.nrows() {
+                block[(i, j)] += (1 + 1000 * (first_row + i) + first_column + j) as f64;
+            }
+        }
+    }
+
+    /// Whether `marked` is what [`mark`] leaves when every entry is visited once, at its index.
+    #[track_caller]
+    fn check_marked_once(marked: &Mat<f64>, case: &str) {
+        let once = Mat::from_fn(marked.nrows(), marked.ncols(), |i, j| {
+            (1 + 1000 * i + j) as f64
+        });
+        assert!(marked == &once, "{case}");
+    }
+
     #[test]
     fn column_blocks_cover_every_column_once() {
         for (rows, n_columns, block, parts) in [
@@ -393,18 +317,12 @@ mod tests {
             (5, 33, usize::MAX, 2),
             (1, 17, 1, 3),
         ] {
-            let mut out = vec![0usize; rows * n_columns];
-            for_column_blocks(&mut out, rows, block, parts, |first, block| {
-                for (j, column) in block.chunks_exact_mut(rows).enumerate() {
-                    for v in column {
-                        *v += first + j + 1;
-                    }
-                }
+            let mut out = Mat::zeros(rows, n_columns);
+            for_column_blocks(out.as_mut(), parts, block, |first, b| {
+                assert!(b.ncols() <= block);
+                mark(0, first, b);
             });
-            let expected: Vec<usize> = (0..n_columns)
-                .flat_map(|j| std::iter::repeat_n(j + 1, rows))
-                .collect();
-            assert_eq!(out, expected, "{rows}×{n_columns} in blocks of {block}");
+            check_marked_once(&out, &format!("{rows}×{n_columns} in blocks of {block}"));
         }
     }
 
@@ -413,17 +331,9 @@ mod tests {
         for (n_rows, n_columns, parts) in
             [(1, 1, 2), (150, 1, 2), (150, 3, 2), (40, 2, 3), (16, 1, 1)]
         {
-            let mut data = vec![0usize; n_rows * n_columns];
-            let out = MatMut::from_column_major_slice_mut(&mut data, n_rows, n_columns);
-            for_row_blocks(out, parts, |first, mut block| {
-                for j in 0..block.ncols() {
-                    for i in 0..block.nrows() {
-                        block[(i, j)] += first + i + 1;
-                    }
-                }
-            });
-            let expected: Vec<usize> = (0..n_columns).flat_map(|_| 1..=n_rows).collect();
-            assert_eq!(data, expected, "{n_rows}×{n_columns} in {parts} parts");
+            let mut out = Mat::zeros(n_rows, n_columns);
+            for_row_blocks(out.as_mut(), parts, |first, block| mark(first, 0, block));
+            check_marked_once(&out, &format!("{n_rows}×{n_columns} in {parts} parts"));
         }
     }
 
@@ -447,11 +357,11 @@ mod tests {
                 s.spawn(move || {
                     in_pool(|| {
                         for _ in 0..200 {
-                            let mut out = vec![0u32; 64 * 8];
-                            for_column_blocks(&mut out, 8, 4, 4, |_, block| {
-                                block.iter_mut().for_each(|v| *v += t);
+                            let mut out = Mat::<f32>::zeros(8, 64);
+                            for_column_blocks(out.as_mut(), 4, 4, |_, mut block| {
+                                block.fill(t as f32);
                             });
-                            assert!(out.iter().all(|&v| v == t));
+                            assert!(out == Mat::from_fn(8, 64, |_, _| t as f32));
                         }
                     })
                 });

@@ -10,8 +10,6 @@ use std::fmt::{Debug, Display};
 /// that the compiler can vectorise: the sigmoid over a 150 × 60 000 batch would otherwise cost a fifth
 /// of the matrix products.
 pub trait Float: RealField + Copy + Send + Sync + Debug + Display + PartialOrd + 'static {
-    /// The safetensors dtype name of this type (`F32` or `F64`).
-    const DTYPE: &'static str;
     /// Converts from `f64`, rounding to nearest.
     fn from_f64(x: f64) -> Self;
     /// Converts to `f64` exactly.
@@ -25,7 +23,6 @@ pub trait Float: RealField + Copy + Send + Sync + Debug + Display + PartialOrd +
 }
 
 impl Float for f64 {
-    const DTYPE: &'static str = "F64";
     #[inline(always)]
     fn from_f64(x: f64) -> Self {
         x
@@ -49,7 +46,6 @@ impl Float for f64 {
 }
 
 impl Float for f32 {
-    const DTYPE: &'static str = "F32";
     #[inline(always)]
     fn from_f64(x: f64) -> Self {
         x as f32

@@ -153,7 +153,7 @@ fn check<T: Float>(sizes: &[usize], activation: Activation, use_sgd: bool) {
         n,
         0,
         "{sizes:?} {activation:?} {}, sgd: {use_sgd}: {n} allocations in {} warm steps",
-        T::DTYPE,
+        std::any::type_name::<T>(),
         batches.len()
     );
 }

@@ -1,5 +1,6 @@
-//! A correctness check on real data, not a benchmark: one epoch of the practical work's shallow net
-//! (784-150-10, sigmoid, plain mini-batch SGD) must reach below 10 % test error on MNIST.
+//! A correctness check of mlp-core on real data, not a benchmark: one epoch of the practical work's
+//! shallow net (784-150-10, sigmoid, plain mini-batch SGD) must reach below 10 % test error on MNIST.
+//! (It lives here, beside the data set's loader, so that mlp-core needs no data to test itself.)
 
 use faer::Mat;
 use mlp_core::{Activation, Mlp};

@@ -5,6 +5,9 @@
 //! gradient that [`Mlp::backpropagate`] computed. Nothing here uses back-propagation to get the
 //! numeric side, so a wrong backward pass cannot hide behind itself.
 //!
+//! The check is a client of the network like any other: it uses only [`Mlp`]'s public API (sets a
+//! parameter through [`Mlp::layers_mut`], propagates, reads [`Mlp::loss`] and [`Mlp::logits`]).
+//!
 //! ```
 //! use faer::Mat;
 //! use mlp_core::gradcheck::{check_gradients, ParamSelection};
@@ -19,11 +22,17 @@
 //! # Ok::<(), mlp_core::MlpError>(())
 //! ```
 
-use crate::error::{check_shape, Result};
+mod compare;
+mod params;
+
+pub use compare::{denominator_floor, max_relative_errors, relative_error, SUMMATION_FLOOR};
+pub use params::{get, select_params, set, Param, ParamKind, ParamSelection};
+
+use crate::error::Result;
 use crate::{Mlp, MlpError};
+use compare::check_gradient_shapes;
 use faer::{Mat, MatRef};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
+use params::check_param;
 
 /// One layer's gradient: ∂L/∂W, shaped `(n_out, n_in)` like W, and ∂L/∂b, of length `n_out`.
 pub type LayerGradient = (Mat<f64>, Vec<f64>);
@@ -42,59 +51,6 @@ pub const THRESHOLD: f64 = 3e-7;
 /// The step is absolute for |θ| ≤ 1 (a relative one would vanish at θ = 0) and relative beyond, so
 /// that θ ± h always differs from θ around its sixth significant digit, far from its last bits.
 pub const RELATIVE_STEP: f64 = 1e-6;
-
-/// How many ε·S of rounding error the difference of two loss evaluations is assumed to carry, where
-/// S = max(1, |L|, largest |logit|) is the [`GradCheckReport::rounding_scale`].
-///
-/// Each loss is a mean of per-sample `log-sum-exp − z_y` terms, which round relative to the logits
-/// (not to their difference, the loss), and the two evaluations round independently. Measured over
-/// 20 000 random nets (depth 1 to 5, widths to 16, every activation) and ~200 000 parameters of MNIST
-/// nets: at most 7.1. 16 leaves a factor 2.
-const ROUNDING_ULPS: f64 = 16.0;
-
-/// Whether a parameter is a weight or a bias.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ParamKind {
-    /// An entry of a weight matrix W `(n_out, n_in)`.
-    Weight,
-    /// An entry of a bias b `(n_out,)`; its column is always 0.
-    Bias,
-}
-
-impl ParamKind {
-    /// `"weight"` or `"bias"`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Weight => "weight",
-            Self::Bias => "bias",
-        }
-    }
-}
-
-/// One scalar parameter of a network: `W_layer[row, col]`, or `b_layer[row]` (with `col == 0`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Param {
-    /// The layer, 0 on the input side.
-    pub layer: usize,
-    /// Weight or bias.
-    pub kind: ParamKind,
-    /// The row: the output unit.
-    pub row: usize,
-    /// The column: the input unit (0 for a bias).
-    pub col: usize,
-}
-
-/// Which parameters to check.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ParamSelection {
-    /// Every weight and every bias.
-    All,
-    /// Up to N entries drawn (without replacement, from the seed) from each weight matrix and N from
-    /// each bias; a matrix or bias with N entries or fewer is checked whole.
-    PerLayer(usize),
-    /// Exactly these parameters (e.g. a test skipping ReLU kinks).
-    Only(Vec<Param>),
-}
 
 /// The outcome for one parameter.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -153,95 +109,6 @@ pub fn step(theta: f64) -> f64 {
     RELATIVE_STEP * theta.abs().max(1.0)
 }
 
-/// The smallest denominator of the relative error, for a rounding scale `scale` (see
-/// [`GradCheckReport::rounding_scale`]) and a step `h`.
-///
-/// A pure relative error |a − n| / max(|a|, |n|) is meaningless for tiny gradients: the central
-/// difference carries an absolute rounding error of up to δ = 16·ε·S / 2h (≈ 4e-9 for S ≈ 2.3 and
-/// h = 1e-6, see [`RELATIVE_STEP`]), so a correct gradient of 1e-5 could show a relative error up
-/// to 4e-4. The floor is δ / [`THRESHOLD`] (≈ 1.4e-2 for that S): below it the comparison becomes
-/// absolute, and a correct gradient's error — at most δ — stays within the threshold whatever its
-/// size. Above it the error is truly relative.
-///
-/// A floor at the noise level itself (δ, or the typical 1e-10) would not do: a gradient that small
-/// would then be compared at its own noise level, and its relative error could be near 1, far above
-/// the threshold. A bug still shows: any discrepancy larger than δ fails, and δ is tiny next to the
-/// gradients of an untrained network (~1e-4 to 1e-1).
-pub fn denominator_floor(scale: f64, h: f64) -> f64 {
-    ROUNDING_ULPS * f64::EPSILON * scale / (2.0 * h) / THRESHOLD
-}
-
-/// `|analytic − numeric| / max(|analytic|, |numeric|, floor)`, or infinity if either is not finite.
-pub fn relative_error(analytic: f64, numeric: f64, floor: f64) -> f64 {
-    if !(analytic.is_finite() && numeric.is_finite()) {
-        return f64::INFINITY;
-    }
-    let scale = analytic.abs().max(numeric.abs()).max(floor);
-    if scale == 0.0 {
-        0.0
-    } else {
-        (analytic - numeric).abs() / scale
-    }
-}
-
-/// The floor of [`max_relative_errors`], relative to the largest gradient entry of either set.
-///
-/// Two exact methods (e.g. back-propagation and a reverse-mode tape) differ only in the order of
-/// their sums, by a few ε times the summands, which are at most about the largest gradient entry G.
-/// An entry far smaller than G is the result of cancellation, and its rounding is relative to G,
-/// not to itself: below 1e-3·G the comparison becomes absolute (measured: |a − b| ≤ 1e-15·G).
-pub const SUMMATION_FLOOR: f64 = 1e-3;
-
-/// The largest relative error between two gradient sets `a` and `b` of the same shapes, per layer:
-/// `(weights, bias)`, with the floor [`SUMMATION_FLOOR`] · max(1, largest |entry| of either set).
-///
-/// For comparing two exact methods; a finite difference needs [`check_gradients`] instead.
-pub fn max_relative_errors(a: &[LayerGradient], b: &[LayerGradient]) -> Result<Vec<(f64, f64)>> {
-    check_shape(
-        || "gradient sets (layers)".into(),
-        (a.len(), 1),
-        (b.len(), 1),
-    )?;
-    for (l, ((aw, ab), (bw, bb))) in a.iter().zip(b).enumerate() {
-        check_shape(
-            || format!("layer {l} weight gradient"),
-            aw.shape(),
-            bw.shape(),
-        )?;
-        check_shape(
-            || format!("layer {l} bias gradient"),
-            (ab.len(), 1),
-            (bb.len(), 1),
-        )?;
-    }
-    let largest = a
-        .iter()
-        .chain(b)
-        .flat_map(|(w, bias)| entries(w).chain(bias.iter().copied()))
-        .fold(1.0f64, |m, v| m.max(v.abs()));
-    let floor = SUMMATION_FLOOR * largest;
-    Ok(a.iter()
-        .zip(b)
-        .map(|((aw, ab), (bw, bb))| {
-            (
-                max_error(entries(aw), entries(bw), floor),
-                max_error(ab.iter().copied(), bb.iter().copied(), floor),
-            )
-        })
-        .collect())
-}
-
-fn max_error(a: impl Iterator<Item = f64>, b: impl Iterator<Item = f64>, floor: f64) -> f64 {
-    a.zip(b)
-        .map(|(a, b)| relative_error(a, b, floor))
-        .fold(0.0, f64::max)
-}
-
-/// The entries of a matrix, column by column.
-fn entries(w: &Mat<f64>) -> impl Iterator<Item = f64> + '_ {
-    (0..w.ncols()).flat_map(move |c| (0..w.nrows()).map(move |r| w[(r, c)]))
-}
-
 /// Runs one forward and one backward pass of `x` against `targets` and copies out every layer's
 /// `(∂L/∂W, ∂L/∂b)`.
 pub fn backprop_gradients(
@@ -291,23 +158,11 @@ pub fn check_gradients_against(
     selection: ParamSelection,
     seed: u64,
 ) -> Result<GradCheckReport> {
-    check_shape(
-        || "gradient check: analytic gradients (layers)".into(),
-        (mlp.layers().len(), 1),
-        (analytic.len(), 1),
-    )?;
-    for (l, (layer, (gw, gb))) in mlp.layers().iter().zip(analytic).enumerate() {
-        check_shape(
-            || format!("gradient check: layer {l} weight gradient"),
-            layer.weights().shape(),
-            gw.shape(),
-        )?;
-        check_shape(
-            || format!("gradient check: layer {l} bias gradient"),
-            (layer.n_out(), 1),
-            (gb.len(), 1),
-        )?;
-    }
+    let shapes = mlp
+        .layers()
+        .iter()
+        .map(|l| (l.weights().shape(), l.n_out()));
+    check_gradient_shapes("gradient check: analytic gradients", shapes, analytic)?;
     let params = select_params(mlp, &selection, seed)?;
     let Some(&first) = params.first() else {
         return Err(MlpError::InvalidHyperParameter {
@@ -317,7 +172,7 @@ pub fn check_gradients_against(
         });
     };
     let loss = loss_at(mlp, x, targets)?;
-    let rounding_scale = rounding_scale(mlp, loss, x.ncols());
+    let rounding_scale = rounding_scale(mlp, loss)?;
     let numeric = numeric_gradients(mlp, x, targets, &params)?;
     // Leave the network holding the forward pass of x at its own parameters.
     mlp.propagate(x)?;
@@ -375,63 +230,6 @@ pub fn check_gradients_against(
         loss,
         rounding_scale,
     })
-}
-
-/// The parameters a selection names, in layer order, weights (column-major) before biases.
-///
-/// Fails on `PerLayer(0)` and on an `Only` entry outside the network.
-pub fn select_params(mlp: &Mlp<f64>, selection: &ParamSelection, seed: u64) -> Result<Vec<Param>> {
-    let layers = mlp.layers();
-    let every = |layer: usize, kind: ParamKind, flat: usize| {
-        let n_out = layers[layer].n_out();
-        Param {
-            layer,
-            kind,
-            row: flat % n_out,
-            col: flat / n_out,
-        }
-    };
-    match selection {
-        ParamSelection::All => Ok(layers
-            .iter()
-            .enumerate()
-            .flat_map(|(l, layer)| {
-                let weights =
-                    (0..layer.n_out() * layer.n_in()).map(move |i| (l, ParamKind::Weight, i));
-                let bias = (0..layer.n_out()).map(move |i| (l, ParamKind::Bias, i));
-                weights.chain(bias)
-            })
-            .map(|(l, kind, i)| every(l, kind, i))
-            .collect()),
-        &ParamSelection::PerLayer(n) => {
-            if n == 0 {
-                return Err(MlpError::InvalidHyperParameter {
-                    name: "parameters per layer",
-                    value: 0.0,
-                    reason: "must be at least 1",
-                });
-            }
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            let mut params = Vec::new();
-            for (l, layer) in layers.iter().enumerate() {
-                for (kind, len) in [
-                    (ParamKind::Weight, layer.n_out() * layer.n_in()),
-                    (ParamKind::Bias, layer.n_out()),
-                ] {
-                    let mut picked = rand::seq::index::sample(&mut rng, len, n.min(len)).into_vec();
-                    picked.sort_unstable();
-                    params.extend(picked.into_iter().map(|i| every(l, kind, i)));
-                }
-            }
-            Ok(params)
-        }
-        ParamSelection::Only(params) => {
-            for p in params {
-                check_param(mlp, *p)?;
-            }
-            Ok(params.clone())
-        }
-    }
 }
 
 /// One central difference `(L(θ + h) − L(θ − h)) / ((θ + h) − (θ − h))`, θ restored exactly after.
@@ -529,61 +327,16 @@ fn loss_at(mlp: &mut Mlp<f64>, x: MatRef<'_, f64>, targets: MatRef<'_, f64>) -> 
     mlp.loss(targets)
 }
 
-/// max(1, |L|, largest |logit|) of the last forward pass, of `m` samples.
-fn rounding_scale(mlp: &Mlp<f64>, loss: f64, m: usize) -> f64 {
+/// max(1, |L|, largest |logit|) of the last forward pass.
+fn rounding_scale(mlp: &Mlp<f64>, loss: f64) -> Result<f64> {
+    let z = mlp.logits()?;
     let mut scale = loss.abs().max(1.0);
-    if let Some(last) = mlp.layers().last() {
-        // The last layer's activations are the logits (its activation is the identity).
-        let z = last.output(m);
-        for j in 0..z.ncols() {
-            for i in 0..z.nrows() {
-                scale = scale.max(z[(i, j)].abs());
-            }
+    for j in 0..z.ncols() {
+        for i in 0..z.nrows() {
+            scale = scale.max(z[(i, j)].abs());
         }
     }
-    scale
-}
-
-fn check_param(mlp: &Mlp<f64>, p: Param) -> Result<()> {
-    let n_layers = mlp.layers().len();
-    let layer = mlp.layers().get(p.layer).ok_or(MlpError::NoSuchLayer {
-        index: p.layer,
-        n_layers,
-    })?;
-    let (shape, what) = match p.kind {
-        ParamKind::Weight => (layer.weights().shape(), "weights"),
-        ParamKind::Bias => ((layer.n_out(), 1), "bias"),
-    };
-    if p.row < shape.0 && p.col < shape.1 {
-        Ok(())
-    } else {
-        Err(MlpError::ShapeMismatch {
-            what: format!(
-                "gradient check: index ({}, {}) is outside layer {} {what}",
-                p.row, p.col, p.layer
-            ),
-            expected: shape,
-            found: (p.row + 1, p.col + 1),
-        })
-    }
-}
-
-/// The current value of parameter `p` of `mlp` (`p` must exist: see [`select_params`]).
-pub fn get(mlp: &Mlp<f64>, p: Param) -> f64 {
-    let layer = &mlp.layers()[p.layer];
-    match p.kind {
-        ParamKind::Weight => layer.weights()[(p.row, p.col)],
-        ParamKind::Bias => layer.bias()[p.row],
-    }
-}
-
-/// Sets parameter `p` of `mlp` to `value` (`p` must exist: see [`select_params`]).
-pub fn set(mlp: &mut Mlp<f64>, p: Param, value: f64) {
-    let layer = &mut mlp.layers_mut()[p.layer];
-    match p.kind {
-        ParamKind::Weight => layer.weights_mut()[(p.row, p.col)] = value,
-        ParamKind::Bias => layer.bias_mut()[p.row] = value,
-    }
+    Ok(scale)
 }
 
 /// Keeps in `slot` whichever of it and `candidate` has the larger relative error (the first on ties).

@@ -1,0 +1,253 @@
+//! How the work of one training step is split between threads: decided once per batch, from the
+//! layer shapes and the thread budget, before the forward pass.
+//!
+//! [`StepPlan::prepare`] runs at the start of [`Mlp::propagate`](crate::Mlp::propagate); the plan
+//! is then handed, layer by layer, to the forward pass, to back-propagation and to the update, which
+//! split their products exactly as it says. No pass decides anything for another.
+
+use crate::par;
+
+/// How one operation is split between threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Split {
+    /// Contiguous ranges of the output's rows, one per thread (1: all on the calling thread).
+    Rows(usize),
+    /// Contiguous ranges of the output's columns, one per thread, each gone through in blocks of at
+    /// most `block_columns` columns, so that the element-wise pass after each block's product finds
+    /// the block still in cache.
+    Columns {
+        /// How many ranges (1: all on the calling thread).
+        parts: usize,
+        /// The most columns per block.
+        block_columns: usize,
+    },
+    /// A product with a single column (a batch of one): the matrix-vector kernel, its rows split
+    /// into `parts` ranges.
+    MatVec {
+        /// How many ranges (1: all on the calling thread).
+        parts: usize,
+    },
+}
+
+impl Split {
+    /// Everything on the calling thread, in one piece.
+    pub(crate) const SEQUENTIAL: Split = Split::Rows(1);
+}
+
+/// How the operations of one layer are split in a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LayerPlan {
+    /// `Z = W·X`, `A = f(Z + b)`.
+    pub(crate) forward: Split,
+    /// `Δ_prev = (Wᵀ·Δ) ⊙ f'(A_prev)`, the delta of the layer below (unused for the first layer).
+    pub(crate) delta_below: Split,
+    /// `∂L/∂W = Δ·Xᵀ` and `∂L/∂b = Δ·1`.
+    pub(crate) gradients: Split,
+    /// Into how many row ranges the update of `W` and `b` is split.
+    pub(crate) update_parts: usize,
+}
+
+impl LayerPlan {
+    /// Everything on the calling thread.
+    pub(crate) const SEQUENTIAL: LayerPlan = LayerPlan {
+        forward: Split::SEQUENTIAL,
+        delta_below: Split::SEQUENTIAL,
+        gradients: Split::SEQUENTIAL,
+        update_parts: 1,
+    };
+}
+
+/// The split of every layer's work for one batch, input side first.
+///
+/// **Training batches** (`32 ≤ m ≤ 2·n_out`) split a layer by the rows of `W`: a thread computes
+/// its rows of the output, of the delta, of `∂W` and `∂b`, and updates those rows of the
+/// parameters, so that what changes every step stays in that thread's cache and only the layer's
+/// input and the deltas cross between cores. **Large batches** (evaluation) split the samples, the
+/// columns, each thread reading the input once. **A batch of one** splits the rows of the
+/// matrix-vector product. Every split is over outputs, never over a sum, so results do not depend on
+/// it. ARCHITECTURE.md gives the measurements behind the thresholds.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StepPlan {
+    layers: Vec<LayerPlan>,
+}
+
+/// What the thresholds of a plan depend on, read once per batch.
+struct Budget {
+    /// Threads the network may use.
+    threads: usize,
+    /// Products with fewer multiply-adds run on the calling thread.
+    threshold_macs: usize,
+    /// Whether the caller is a worker of rayon's pool (see [`par::in_pool`]).
+    in_pool: bool,
+}
+
+impl StepPlan {
+    /// Decides the split of every layer for a batch of `m` samples through layers of shapes
+    /// `(n_out, n_in)`, allowed `threads` threads; reuses its storage, so a warm step allocates
+    /// nothing.
+    pub(crate) fn prepare(
+        &mut self,
+        shapes: impl Iterator<Item = (usize, usize)>,
+        m: usize,
+        threads: usize,
+    ) {
+        let in_pool = rayon::current_thread_index().is_some();
+        let budget = Budget {
+            threads: threads.min(rayon::current_num_threads()).max(1),
+            threshold_macs: par::threshold_macs(in_pool),
+            in_pool,
+        };
+        self.layers.clear();
+        let mut below_rows = 1;
+        for (n_out, n_in) in shapes {
+            let rows = budget.training_row_parts(n_out, n_in, m);
+            let macs = n_out.saturating_mul(n_in).saturating_mul(m);
+            let columns = |n_columns, rows_per_block| Split::Columns {
+                parts: budget.column_parts(n_columns, macs),
+                block_columns: rows_per_block,
+            };
+            let forward = if m == 1 {
+                Split::MatVec {
+                    parts: budget.matvec_parts(n_out, macs),
+                }
+            } else if rows > 1 {
+                Split::Rows(rows)
+            } else {
+                columns(m, block_columns(n_out))
+            };
+            let delta_below = if below_rows > 1 {
+                Split::Rows(below_rows)
+            } else {
+                columns(m, block_columns(n_in))
+            };
+            // Split by columns, ∂W's columns (one per input) are independent: each thread reads
+            // all of Δ and its rows of X.
+            let gradients = if rows > 1 {
+                Split::Rows(rows)
+            } else {
+                columns(n_in, usize::MAX)
+            };
+            self.layers.push(LayerPlan {
+                forward,
+                delta_below,
+                gradients,
+                update_parts: rows,
+            });
+            below_rows = rows;
+        }
+    }
+
+    /// The plan of layer `layer` (0 = the input side); everything sequential if no batch was
+    /// planned.
+    pub(crate) fn layer(&self, layer: usize) -> LayerPlan {
+        self.layers
+            .get(layer)
+            .copied()
+            .unwrap_or(LayerPlan::SEQUENTIAL)
+    }
+}
+
+impl Budget {
+    /// Into how many row ranges a training step splits a layer (1: no row split).
+    ///
+    /// Split by columns, every thread would read all of `W` after the update wrote it, and `∂W`
+    /// would be written by one thread and read by another: about `3 · n_out · n_in` values crossing
+    /// between cores per step. Split by rows, only the input (`n_in · m`) and the deltas cross. That
+    /// is the smaller traffic while `m < 2·n_out` or so; beyond, the products are large enough that
+    /// the column split's traffic does not matter. Below [`MIN_ROW_SPLIT_BATCH`] a step's products
+    /// last a few microseconds, and handing work between cores costs a sizeable part of that.
+    fn training_row_parts(&self, n_out: usize, n_in: usize, m: usize) -> usize {
+        let macs = n_out.saturating_mul(n_in).saturating_mul(m);
+        if self.threads <= 1
+            || m < MIN_ROW_SPLIT_BATCH
+            || m > 2 * n_out
+            || macs < self.threshold_macs
+        {
+            return 1;
+        }
+        self.threads.min(n_out / 32).max(1)
+    }
+
+    /// Into how many column ranges to split a product with `n_columns` output columns and `macs`
+    /// multiply-adds.
+    fn column_parts(&self, n_columns: usize, macs: usize) -> usize {
+        if self.threads <= 1 || macs < self.threshold_macs {
+            return 1;
+        }
+        self.threads.min(n_columns / MIN_COLUMNS_PER_THREAD).max(1)
+    }
+
+    /// Into how many row ranges to split the matrix-vector product of a batch of one. Only inside
+    /// the pool, where handing half to an awake worker costs a fraction of a microsecond: the
+    /// product is bound by streaming the weights from cache, and each core then streams its rows.
+    fn matvec_parts(&self, n_rows: usize, macs: usize) -> usize {
+        if self.threads <= 1 || macs < MATVEC_SPLIT_THRESHOLD_MACS || !self.in_pool {
+            return 1;
+        }
+        self.threads.min(n_rows / 32).max(1)
+    }
+}
+
+/// The smallest batch whose training step is split between threads by rows.
+const MIN_ROW_SPLIT_BATCH: usize = 32;
+
+/// The fewest output columns worth giving a thread of its own.
+const MIN_COLUMNS_PER_THREAD: usize = 16;
+
+/// Matrix-vector products from this many multiply-adds are split between threads inside the pool.
+const MATVEC_SPLIT_THRESHOLD_MACS: usize = 1 << 16;
+
+/// Output elements per cache block of a product followed by its element-wise pass: 256 KiB of
+/// `f32`, which stays in a core's L2 cache next to the weights.
+const BLOCK_ELEMENTS: usize = 1 << 16;
+
+/// The columns per cache block of a column-major output with `rows` rows.
+fn block_columns(rows: usize) -> usize {
+    (BLOCK_ELEMENTS / rows.max(1)).max(MIN_COLUMNS_PER_THREAD)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(shapes: &[(usize, usize)], m: usize, threads: usize) -> Vec<LayerPlan> {
+        let mut plan = StepPlan::default();
+        par::in_pool(|| plan.prepare(shapes.iter().copied(), m, threads));
+        (0..shapes.len()).map(|l| plan.layer(l)).collect()
+    }
+
+    /// The shallow net at a training batch is split by rows where a layer is wide enough, and the
+    /// delta below follows the rows of the layer it belongs to; one thread splits nothing.
+    #[test]
+    fn training_batches_split_wide_layers_by_rows() {
+        if rayon::current_num_threads() < 2 {
+            return;
+        }
+        let shallow = [(150, 784), (10, 150)];
+        let [hidden, output] = plan(&shallow, 64, 2)[..] else {
+            unreachable!()
+        };
+        assert_eq!(hidden.forward, Split::Rows(2));
+        assert_eq!(hidden.update_parts, 2);
+        assert_eq!(output.update_parts, 1);
+        assert_eq!(output.delta_below, Split::Rows(2));
+        for layer in plan(&shallow, 64, 1) {
+            assert_eq!(layer.update_parts, 1);
+            assert!(matches!(layer.forward, Split::Columns { parts: 1, .. }));
+        }
+        let evaluation = plan(&shallow, 10_000, 2);
+        assert!(matches!(
+            evaluation[0].forward,
+            Split::Columns { parts: 2, .. }
+        ));
+        assert!(matches!(
+            plan(&shallow, 1, 2)[0].forward,
+            Split::MatVec { .. }
+        ));
+    }
+
+    #[test]
+    fn an_unplanned_layer_is_sequential() {
+        assert_eq!(StepPlan::default().layer(3), LayerPlan::SEQUENTIAL);
+    }
+}
