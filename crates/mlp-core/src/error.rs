@@ -98,3 +98,14 @@ pub(crate) fn check_shape(
         })
     }
 }
+
+/// Returns a [`MlpError::InvalidSizes`] unless a layer has at least one input and one output.
+pub(crate) fn check_layer_sizes(n_in: usize, n_out: usize) -> Result<()> {
+    if n_out == 0 || n_in == 0 {
+        return Err(MlpError::InvalidSizes {
+            sizes: vec![n_in, n_out],
+            reason: "every layer needs at least one input and one output",
+        });
+    }
+    Ok(())
+}

@@ -6,10 +6,10 @@
 //! element-wise epilogue, row sums). How that call is split between threads is not decided here: the
 //! network decides it once per batch ([`crate::plan`]) and hands each pass its layer's plan.
 
-use crate::error::{check_shape, Result};
+use crate::error::{check_layer_sizes, check_shape, Result};
 use crate::kernels::{product, row_sums, Epilogue};
 use crate::plan::LayerPlan;
-use crate::{Activation, Float, MlpError};
+use crate::{Activation, Float};
 use faer::{Mat, MatMut, MatRef};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -53,7 +53,7 @@ impl<T: Float> Layer<T> {
     /// A layer with the given weights `(n_out, n_in)` and bias `(n_out,)`.
     pub fn new(weights: MatRef<'_, T>, bias: &[T], activation: Activation) -> Result<Self> {
         let (n_out, n_in) = weights.shape();
-        check_sizes(n_in, n_out)?;
+        check_layer_sizes(n_in, n_out)?;
         check_shape(|| "layer bias".into(), (n_out, 1), (bias.len(), 1))?;
         let mut layer = Self::zeros(n_in, n_out, activation);
         layer.weights_mut().copy_from(weights);
@@ -73,7 +73,7 @@ impl<T: Float> Layer<T> {
         activation: Activation,
         rng: &mut ChaCha8Rng,
     ) -> Result<Self> {
-        check_sizes(n_in, n_out)?;
+        check_layer_sizes(n_in, n_out)?;
         let fan = match activation {
             Activation::Relu => n_in as f64 / 2.0,
             _ => (n_in + n_out) as f64,
@@ -90,15 +90,14 @@ impl<T: Float> Layer<T> {
     }
 
     fn zeros(n_in: usize, n_out: usize, activation: Activation) -> Self {
-        let zero = T::from_f64(0.0);
         Self {
             n_in,
             n_out,
             activation,
             weights: Mat::zeros(n_out, n_in),
-            bias: vec![zero; n_out],
+            bias: vec![T::from_f64(0.0); n_out],
             grad_weights: Mat::zeros(n_out, n_in),
-            grad_bias: vec![zero; n_out],
+            grad_bias: vec![T::from_f64(0.0); n_out],
             output: Vec::new(),
             delta: Vec::new(),
         }
@@ -183,71 +182,41 @@ impl<T: Float> Layer<T> {
         }
     }
 
-    /// The forward pass of a batch `x` `(n_in, m)`: `Z = W·X`, then `A = f(Z + b)` in the same
-    /// pass over `Z`, kept in the output buffer for back-propagation.
+    /// The forward pass of a batch `X` `(n_in, m)`: `Z = W·X`, then `A = f(Z + b)` in the same
+    /// pass over `Z`; `A` is kept for back-propagation.
     pub(crate) fn forward(&mut self, x: MatRef<'_, T>, plan: LayerPlan) {
-        let (n_out, m) = (self.n_out, x.ncols());
-        debug_assert_eq!(x.nrows(), self.n_in);
+        let m = x.ncols();
         self.reserve_batch(m);
-        let a = column_major_mut(&mut self.output, n_out, m);
-        let bias_and_activation = Epilogue::BiasAndActivation {
-            bias: &self.bias,
-            activation: self.activation,
-        };
-        product(
-            a,
-            self.weights.as_ref(),
-            x,
-            bias_and_activation,
-            plan.forward,
-        );
+        let w = self.weights.as_ref();
+        let plus_b_then_f = Epilogue::BiasAndActivation(&self.bias, self.activation);
+        let a = column_major_mut(&mut self.output, self.n_out, m);
+        // A = f(W·X + b)
+        product(a, w, x, plus_b_then_f, plan.forward);
     }
 
-    /// The gradients of the parameters, from this layer's delta `Δ` `(n_out, m)` and its input `x`
+    /// The gradients of the parameters, from this layer's delta `Δ` `(n_out, m)` and its input `X`
     /// `(n_in, m)`: `∂L/∂W = Δ·Xᵀ` and `∂L/∂b = Δ·1` (the row sums of `Δ`).
     pub(crate) fn compute_gradients(&mut self, x: MatRef<'_, T>, plan: LayerPlan) {
+        let (dw, db) = (self.grad_weights.as_mut(), &mut self.grad_bias[..]);
         let delta = column_major(&self.delta, self.n_out, x.ncols());
-        let grad_weights = self.grad_weights.as_mut();
-        product(
-            grad_weights,
-            delta,
-            x.transpose(),
-            Epilogue::None,
-            plan.gradients,
-        );
-        row_sums(delta, &mut self.grad_bias, plan.gradients);
+        // ∂L/∂W = Δ·Xᵀ
+        product(dw, delta, x.transpose(), Epilogue::None, plan.gradients);
+        // ∂L/∂b = Δ·1
+        row_sums(delta, db, plan.gradients);
     }
 
-    /// The delta of the layer below, from this layer's: `Δ_prev = (Wᵀ·Δ) ⊙ f'(A_prev)`, where
-    /// `f'(A_prev)` is the derivative of the layer below, computed from the output it kept.
+    /// The delta of the layer below, from this layer's: `Δ_prev = (Wᵀ·Δ) ⊙ f'(A_prev)`, where `f'`
+    /// is the derivative of the layer below, computed from the output `A_prev` it kept.
     pub(crate) fn propagate_delta(&self, m: usize, below: &mut Layer<T>, plan: LayerPlan) {
         debug_assert_eq!(below.n_out, self.n_in);
+        let (n, f) = (below.n_out, below.activation);
+        let times_f_prime = Epilogue::TimesDerivative(f, column_major(&below.output, n, m));
+        let delta_below = column_major_mut(&mut below.delta, n, m);
         let delta = column_major(&self.delta, self.n_out, m);
-        let times_derivative = Epilogue::TimesDerivative {
-            activation: below.activation,
-            output: column_major(&below.output, below.n_out, m),
-        };
-        let below_delta = column_major_mut(&mut below.delta, below.n_out, m);
-        let weights_t = self.weights.transpose();
-        product(
-            below_delta,
-            weights_t,
-            delta,
-            times_derivative,
-            plan.delta_below,
-        );
+        let wt = self.weights.transpose();
+        // Δ_prev = (Wᵀ·Δ) ⊙ f'(A_prev)
+        product(delta_below, wt, delta, times_f_prime, plan.delta_below);
     }
-}
-
-/// Every layer needs at least one input and one output.
-fn check_sizes(n_in: usize, n_out: usize) -> Result<()> {
-    if n_out == 0 || n_in == 0 {
-        return Err(MlpError::InvalidSizes {
-            sizes: vec![n_in, n_out],
-            reason: "every layer needs at least one input and one output",
-        });
-    }
-    Ok(())
 }
 
 /// The first `rows · columns` values of `buffer` as a column-major `(rows, columns)` matrix.

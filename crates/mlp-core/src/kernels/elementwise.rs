@@ -11,21 +11,11 @@ use faer::{MatMut, MatRef};
 pub(crate) enum Epilogue<'a, T> {
     /// Nothing: the output is the product.
     None,
-    /// `z[i, j] = f(z[i, j] + bias[i])`: a layer's bias and activation.
-    BiasAndActivation {
-        /// One bias per row.
-        bias: &'a [T],
-        /// `f`.
-        activation: Activation,
-    },
-    /// `d[i, j] *= f'(z[i, j])`, with `f'` computed from `output[i, j] = f(z[i, j])`: the
-    /// derivative of the layer below, from the activations its forward pass kept.
-    TimesDerivative {
-        /// `f`.
-        activation: Activation,
-        /// `f(z)`, shaped like the product.
-        output: MatRef<'a, T>,
-    },
+    /// `BiasAndActivation(b, f)`: `z[i, j] = f(z[i, j] + b[i])`, a layer's bias and activation.
+    BiasAndActivation(&'a [T], Activation),
+    /// `TimesDerivative(f, a)`: `d[i, j] *= f'(z[i, j])`, with `f'` computed from the output
+    /// `a[i, j] = f(z[i, j])` (shaped like the product) that the forward pass kept.
+    TimesDerivative(Activation, MatRef<'a, T>),
 }
 
 impl<T: Float> Epilogue<'_, T> {
@@ -33,24 +23,21 @@ impl<T: Float> Epilogue<'_, T> {
     pub(crate) fn rows(self, first: usize, rows: usize) -> Self {
         match self {
             Self::None => Self::None,
-            Self::BiasAndActivation { bias, activation } => Self::BiasAndActivation {
-                bias: &bias[first..first + rows],
-                activation,
-            },
-            Self::TimesDerivative { activation, output } => Self::TimesDerivative {
-                activation,
-                output: output.subrows(first, rows),
-            },
+            Self::BiasAndActivation(bias, f) => {
+                Self::BiasAndActivation(&bias[first..first + rows], f)
+            }
+            Self::TimesDerivative(f, output) => {
+                Self::TimesDerivative(f, output.subrows(first, rows))
+            }
         }
     }
 
     /// The same epilogue for columns `first..first + columns` of the output.
     pub(crate) fn columns(self, first: usize, columns: usize) -> Self {
         match self {
-            Self::TimesDerivative { activation, output } => Self::TimesDerivative {
-                activation,
-                output: output.subcols(first, columns),
-            },
+            Self::TimesDerivative(f, output) => {
+                Self::TimesDerivative(f, output.subcols(first, columns))
+            }
             // The bias is the same for every column.
             other => other,
         }
@@ -60,11 +47,7 @@ impl<T: Float> Epilogue<'_, T> {
     pub(crate) fn apply(self, block: MatMut<'_, T>) {
         match self {
             // f' = 1: nothing to multiply.
-            Self::None
-            | Self::TimesDerivative {
-                activation: Activation::Identity,
-                ..
-            } => {}
+            Self::None | Self::TimesDerivative(Activation::Identity, _) => {}
             epilogue => vectorize(Apply { epilogue, block }),
         }
     }
@@ -74,23 +57,14 @@ impl<T: Float> Epilogue<'_, T> {
 /// compiled once per activation, each branch-free and vectorised.
 macro_rules! with_constant_activation {
     ($activation:expr, $f:ident => $body:expr) => {
+        with_constant_activation!(@each $activation, $f => $body; Sigmoid Tanh Relu Identity)
+    };
+    (@each $activation:expr, $f:ident => $body:expr; $($name:ident)+) => {
         match $activation {
-            Activation::Sigmoid => {
-                const $f: Activation = Activation::Sigmoid;
+            $(Activation::$name => {
+                const $f: Activation = Activation::$name;
                 $body
-            }
-            Activation::Tanh => {
-                const $f: Activation = Activation::Tanh;
-                $body
-            }
-            Activation::Relu => {
-                const $f: Activation = Activation::Relu;
-                $body
-            }
-            Activation::Identity => {
-                const $f: Activation = Activation::Identity;
-                $body
-            }
+            })+
         }
     };
 }
@@ -114,14 +88,14 @@ impl<T: Float> Kernel for Apply<'_, T> {
             let z = unit_stride_mut(block.rb_mut().col_mut(j));
             match epilogue {
                 Epilogue::None => {}
-                Epilogue::BiasAndActivation { bias, activation } => {
+                Epilogue::BiasAndActivation(bias, activation) => {
                     with_constant_activation!(activation, F => {
                         for (z, &b) in z.iter_mut().zip(bias) {
                             *z = F.apply(*z + b);
                         }
                     })
                 }
-                Epilogue::TimesDerivative { activation, output } => {
+                Epilogue::TimesDerivative(activation, output) => {
                     let a = output.col(j).try_as_col_major().expect("unit row stride");
                     with_constant_activation!(activation, F => {
                         for (d, &a) in z.iter_mut().zip(a.as_slice()) {
@@ -151,20 +125,10 @@ mod tests {
         // z = [[0, 1], [2, 3]], bias [10, 20].
         let mut z = mat![[0.0, 1.0], [2.0, 3.0]];
         let bias = [10.0f64, 20.0];
-        let activation = Activation::Identity;
-        Epilogue::BiasAndActivation {
-            bias: &bias,
-            activation,
-        }
-        .apply(z.as_mut());
+        Epilogue::BiasAndActivation(&bias, Activation::Identity).apply(z.as_mut());
         assert!(z == mat![[10.0, 11.0], [22.0, 23.0]]);
         let mut z = mat![[-1.0], [0.5]];
-        let activation = Activation::Relu;
-        Epilogue::BiasAndActivation {
-            bias: &[0.0, 0.0],
-            activation,
-        }
-        .apply(z.as_mut());
+        Epilogue::BiasAndActivation(&[0.0, 0.0], Activation::Relu).apply(z.as_mut());
         assert!(z == mat![[0.0], [0.5]]);
     }
 
@@ -172,10 +136,7 @@ mod tests {
     fn derivative_is_taken_from_the_output_of_the_cut_block() {
         // Sigmoid outputs a, σ' = a(1 − a): rows 1.. and columns 1.. of a 3 × 3 output.
         let output = Mat::from_fn(3, 3, |i, j| 0.1 * (1 + i + 3 * j) as f64);
-        let epilogue = Epilogue::TimesDerivative {
-            activation: Activation::Sigmoid,
-            output: output.as_ref(),
-        };
+        let epilogue = Epilogue::TimesDerivative(Activation::Sigmoid, output.as_ref());
         let mut delta = Mat::from_fn(2, 2, |_, _| 2.0);
         epilogue.rows(1, 2).columns(1, 2).apply(delta.as_mut());
         let expected = Mat::from_fn(2, 2, |i, j| {
