@@ -99,9 +99,7 @@ pub fn schedule_choice() -> impl TypedValueParser<Value = LrSchedule> {
 }
 
 /// A command-line choice among the values of a [`Named`] type, spelled by their own names.
-fn choice<T: Named + Send + Sync>(
-    help: fn(T) -> &'static str,
-) -> impl TypedValueParser<Value = T> {
+fn choice<T: Named + Send + Sync>(help: fn(T) -> &'static str) -> impl TypedValueParser<Value = T> {
     let values = T::ALL
         .iter()
         .map(move |&value| PossibleValue::new(value.name()).help(help(value)));

@@ -248,6 +248,9 @@ mod tests {
 
     #[test]
     fn the_defaults_are_the_default_config() {
-        assert_eq!(parse(&[]).unwrap().config().unwrap(), TrainConfig::default());
+        assert_eq!(
+            parse(&[]).unwrap().config().unwrap(),
+            TrainConfig::default()
+        );
     }
 }

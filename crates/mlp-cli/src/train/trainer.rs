@@ -335,7 +335,8 @@ impl Trainer {
             {
                 return Ok(diverged(epoch, Measured::TrainingSet, train_loss, config));
             }
-            self.dir.save_checkpoint(config, &self.mlp, &self.sgd, epoch)?;
+            self.dir
+                .save_checkpoint(config, &self.mlp, &self.sgd, epoch)?;
             if stop.load(Ordering::Relaxed) && epoch < config.epochs {
                 return Ok(Outcome::Interrupted { epoch });
             }
