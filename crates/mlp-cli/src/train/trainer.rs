@@ -258,73 +258,40 @@ impl Trainer {
     /// failures to compute or to write files.
     pub fn run(mut self, observer: &mut dyn Observer, stop: &AtomicBool) -> Result<Outcome> {
         let wall = Instant::now();
-        let (config, splits) = (&self.config, &self.splits);
-        let train = &splits.train;
+        let TrainConfig {
+            lr: base_lr,
+            lr_schedule: schedule,
+            epochs,
+            ..
+        } = self.config;
         self.mlp.set_threads(self.threads);
-        let mut eval_buffers = EvalBuffers::new(train.n_classes());
+        let mut eval_buffers = EvalBuffers::new(self.splits.train.n_classes());
         if self.curve.is_empty() {
-            let lr = config.lr_schedule.rate(config.lr, 0, config.epochs);
-            let untrained = evaluate_all(0, 0.0, lr, &mut self.mlp, splits, &mut eval_buffers)?;
+            let lr = schedule.rate(base_lr, 0, epochs);
+            let untrained =
+                evaluate_all(0, 0.0, lr, &mut self.mlp, &self.splits, &mut eval_buffers)?;
             self.curve.push(untrained);
             self.dir.write_curve(&self.curve)?;
-            self.dir.save_checkpoint(config, &self.mlp, &self.sgd, 0)?;
+            self.dir
+                .save_checkpoint(&self.config, &self.mlp, &self.sgd, 0)?;
         }
         observer.untrained(&self.curve[0]);
-        let first_done = self.curve.len() - 1;
-
-        // Buffers for one mini-batch, allocated once.
-        let b = config.batch_size;
-        let mut x = Mat::<f32>::zeros(train.n_features(), b);
-        let mut y = Mat::<f32>::zeros(train.n_classes(), b);
-        let mut order = vec![0usize; train.len()];
-        let n_steps = mlp_data::n_batches(train.len(), b);
-
-        for epoch in first_done + 1..=config.epochs {
-            let lr = config.lr_schedule.rate(config.lr, epoch - 1, config.epochs);
+        let mut batch = BatchBuffers::new(&self.splits.train, self.config.batch_size);
+        for epoch in self.curve.len()..=epochs {
+            let lr = schedule.rate(base_lr, epoch - 1, epochs);
             let started = Instant::now();
-            mlp_data::shuffle_into(&mut order, config.seed, epoch as u64);
-            let (mlp, sgd, threads) = (&mut self.mlp, &mut self.sgd, self.threads);
-            // The epoch runs on a worker of rayon's pool with the other workers kept awake
-            // (`par::in_pool`), so that handing half a product to the other core costs nanoseconds,
-            // not the microseconds of waking a sleeping thread; between epochs they may sleep.
-            let stopped_early = mlp_core::par::in_pool(|| -> Result<Option<Outcome>> {
-                let mut running_loss = 0.0f64;
-                let mut chooser = ThreadChooser::new(threads);
-                for (i, batch) in mlp_data::batches(&order, b)?.enumerate() {
-                    let step_started = Instant::now();
-                    let step_threads = chooser.threads_for(i);
-                    mlp.set_threads(step_threads);
-                    let m = batch.len();
-                    let mut xb = x.as_mut().subcols_mut(0, m);
-                    let mut yb = y.as_mut().subcols_mut(0, m);
-                    gather_batch(train, batch, xb.as_mut(), yb.as_mut(), step_threads)?;
-                    mlp.propagate(xb.as_ref())?;
-                    let loss = mlp.loss(yb.as_ref())? as f64;
-                    if !loss.is_finite() {
-                        return Ok(Some(diverged(epoch, Measured::MiniBatch, loss, config)));
-                    }
-                    running_loss += loss;
-                    mlp.backpropagate(xb.as_ref(), yb.as_ref())?;
-                    sgd.step(mlp, lr)?;
-                    chooser.record(i, step_started.elapsed());
-                    observer.step(&Progress {
-                        epoch,
-                        steps_done: i + 1,
-                        n_steps,
-                        mean_loss: running_loss / (i + 1) as f64,
-                    });
-                    if stop.load(Ordering::Relaxed) {
-                        return Ok(Some(Outcome::Interrupted { epoch: epoch - 1 }));
-                    }
-                }
-                Ok(None)
-            })?;
-            if let Some(outcome) = stopped_early {
+            if let Some(outcome) = self.train_epoch(epoch, lr, &mut batch, observer, stop)? {
                 return Ok(outcome);
             }
-            self.mlp.set_threads(self.threads);
             let seconds = started.elapsed().as_secs_f64();
-            let row = evaluate_all(epoch, seconds, lr, &mut self.mlp, splits, &mut eval_buffers)?;
+            let row = evaluate_all(
+                epoch,
+                seconds,
+                lr,
+                &mut self.mlp,
+                &self.splits,
+                &mut eval_buffers,
+            )?;
             let train_loss = row.train_loss;
             self.curve.push(row);
             self.dir.write_curve(&self.curve)?;
@@ -333,15 +300,74 @@ impl Trainer {
             // far above the untrained network's. Ten times that is divergence by any practical measure.
             if !train_loss.is_finite() || train_loss > DIVERGENCE_FACTOR * self.curve[0].train_loss
             {
-                return Ok(diverged(epoch, Measured::TrainingSet, train_loss, config));
+                return Ok(Measured::TrainingSet.outcome(epoch, train_loss, &self.config));
             }
             self.dir
-                .save_checkpoint(config, &self.mlp, &self.sgd, epoch)?;
-            if stop.load(Ordering::Relaxed) && epoch < config.epochs {
+                .save_checkpoint(&self.config, &self.mlp, &self.sgd, epoch)?;
+            if stop.load(Ordering::Relaxed) && epoch < epochs {
                 return Ok(Outcome::Interrupted { epoch });
             }
         }
+        self.finish(wall)
+    }
 
+    /// Runs the mini-batch steps of `epoch` at rate `lr`. `Some` when the epoch ended early: a
+    /// loss that is not finite, or `stop` raised.
+    fn train_epoch(
+        &mut self,
+        epoch: usize,
+        lr: f64,
+        batch: &mut BatchBuffers,
+        observer: &mut dyn Observer,
+        stop: &AtomicBool,
+    ) -> Result<Option<Outcome>> {
+        let (config, train) = (&self.config, &self.splits.train);
+        let (mlp, sgd, threads) = (&mut self.mlp, &mut self.sgd, self.threads);
+        let BatchBuffers { x, y, order } = batch;
+        mlp_data::shuffle_into(order, config.seed, epoch as u64);
+        let n_steps = mlp_data::n_batches(train.len(), config.batch_size);
+        // The epoch runs on a worker of rayon's pool with the other workers kept awake
+        // (`par::in_pool`), so that handing half a product to the other core costs nanoseconds,
+        // not the microseconds of waking a sleeping thread; between epochs they may sleep.
+        let ended_early = mlp_core::par::in_pool(|| -> Result<Option<Outcome>> {
+            let mut running_loss = 0.0f64;
+            let mut chooser = ThreadChooser::new(threads);
+            for (i, indices) in mlp_data::batches(order, config.batch_size)?.enumerate() {
+                let step_started = Instant::now();
+                let step_threads = chooser.threads_for(i);
+                mlp.set_threads(step_threads);
+                let m = indices.len();
+                let mut xb = x.as_mut().subcols_mut(0, m);
+                let mut yb = y.as_mut().subcols_mut(0, m);
+                gather_batch(train, indices, xb.as_mut(), yb.as_mut(), step_threads)?;
+                mlp.propagate(xb.as_ref())?;
+                let loss = mlp.loss(yb.as_ref())? as f64;
+                if !loss.is_finite() {
+                    return Ok(Some(Measured::MiniBatch.outcome(epoch, loss, config)));
+                }
+                running_loss += loss;
+                mlp.backpropagate(xb.as_ref(), yb.as_ref())?;
+                sgd.step(mlp, lr)?;
+                chooser.record(i, step_started.elapsed());
+                observer.step(&Progress {
+                    epoch,
+                    steps_done: i + 1,
+                    n_steps,
+                    mean_loss: running_loss / (i + 1) as f64,
+                });
+                if stop.load(Ordering::Relaxed) {
+                    return Ok(Some(Outcome::Interrupted { epoch: epoch - 1 }));
+                }
+            }
+            Ok(None)
+        })?;
+        self.mlp.set_threads(self.threads);
+        Ok(ended_early)
+    }
+
+    /// Writes the model and summary.json, and removes the checkpoint.
+    fn finish(self, wall: Instant) -> Result<Outcome> {
+        let config = &self.config;
         self.dir.write_model(config, &self.mlp)?;
         let sizes = self.mlp.sizes();
         let last = self.curve.last().expect("epoch 0 is always there").clone();
@@ -349,8 +375,8 @@ impl Trainer {
             config: config.clone(),
             n_params: mlp_core::count_params(&sizes)?.total,
             sizes,
-            n_train: train.len(),
-            n_val: splits.val.len(),
+            n_train: self.splits.train.len(),
+            n_val: self.splits.val.len(),
             last,
             best_val_epoch: best_val_epoch(&self.curve).unwrap_or(config.epochs),
             train_seconds: self.curve.iter().map(|r| r.seconds).sum(),
@@ -362,13 +388,36 @@ impl Trainer {
     }
 }
 
-fn diverged(epoch: usize, measured: Measured, loss: f64, config: &TrainConfig) -> Outcome {
-    Outcome::Diverged(Divergence {
-        epoch,
-        measured,
-        loss,
-        lr: config.lr,
-    })
+/// The buffers of one mini-batch and the epoch's order of the samples, allocated once a run.
+struct BatchBuffers {
+    /// Images, one per column, for the largest batch.
+    x: Mat<f32>,
+    /// One-hot labels, one per column.
+    y: Mat<f32>,
+    /// A permutation of the training samples.
+    order: Vec<usize>,
+}
+
+impl BatchBuffers {
+    fn new(train: &Dataset, batch_size: usize) -> Self {
+        Self {
+            x: Mat::zeros(train.n_features(), batch_size),
+            y: Mat::zeros(train.n_classes(), batch_size),
+            order: vec![0; train.len()],
+        }
+    }
+}
+
+impl Measured {
+    /// The outcome of a run of `config` whose loss measured this way was `loss` in `epoch`.
+    fn outcome(self, epoch: usize, loss: f64, config: &TrainConfig) -> Outcome {
+        Outcome::Diverged(Divergence {
+            epoch,
+            measured: self,
+            loss,
+            lr: config.lr,
+        })
+    }
 }
 
 /// The record of the network after `epoch` epochs: loss and error on every split.
