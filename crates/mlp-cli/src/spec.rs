@@ -103,12 +103,8 @@ fn choice<T: Named + Send + Sync>(help: fn(T) -> &'static str) -> impl TypedValu
     let values = T::ALL
         .iter()
         .map(move |&value| PossibleValue::new(value.name()).help(help(value)));
-    PossibleValuesParser::new(values).map(|name: String| {
-        *T::ALL
-            .iter()
-            .find(|value| value.name() == name)
-            .expect("clap accepts only the listed names")
-    })
+    PossibleValuesParser::new(values)
+        .map(|name: String| T::from_name(&name).expect("clap accepts only the listed names"))
 }
 
 fn activation_help(activation: Activation) -> &'static str {

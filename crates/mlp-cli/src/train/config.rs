@@ -157,6 +157,8 @@ pub trait Named: Sized + Copy + 'static {
     const ALL: &'static [Self];
     /// The value's name.
     fn name(self) -> &'static str;
+    /// The value of a name.
+    fn from_name(name: &str) -> Option<Self>;
 }
 
 impl Named for Activation {
@@ -165,6 +167,9 @@ impl Named for Activation {
     fn name(self) -> &'static str {
         Activation::name(self)
     }
+    fn from_name(name: &str) -> Option<Self> {
+        Activation::from_name(name)
+    }
 }
 
 impl Named for LrSchedule {
@@ -172,6 +177,9 @@ impl Named for LrSchedule {
     const ALL: &'static [Self] = &LrSchedule::ALL;
     fn name(self) -> &'static str {
         LrSchedule::name(self)
+    }
+    fn from_name(name: &str) -> Option<Self> {
+        LrSchedule::from_name(name)
     }
 }
 
@@ -190,18 +198,14 @@ pub mod by_name {
         deserializer: D,
     ) -> Result<T, D::Error> {
         let name = String::deserialize(deserializer)?;
-        T::ALL
-            .iter()
-            .copied()
-            .find(|value| value.name() == name)
-            .ok_or_else(|| {
-                let known: Vec<&str> = T::ALL.iter().map(|value| value.name()).collect();
-                D::Error::custom(format!(
-                    "unknown {} {name:?} (expected one of {})",
-                    T::KIND,
-                    known.join(", ")
-                ))
-            })
+        T::from_name(&name).ok_or_else(|| {
+            let known: Vec<&str> = T::ALL.iter().map(|value| value.name()).collect();
+            D::Error::custom(format!(
+                "unknown {} {name:?} (expected one of {})",
+                T::KIND,
+                known.join(", ")
+            ))
+        })
     }
 }
 
