@@ -2,11 +2,20 @@
 
 use crate::runs::{same_config, Diverged, Run, DIVERGED};
 use crate::Result;
-use mlp_cli::train::{self, files, RunOptions, Splits, TrainConfig};
-use mlp_cli::{model_file, CliError};
+use mlp_cli::train::{files, EpochRecord, Observer, Outcome, RunDir, TrainConfig, Trainer};
 use mlp_data::Mnist;
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
+
+/// Every file a run directory may hold; nothing else is removed from one.
+pub const RUN_FILES: [&str; 5] = [
+    files::CURVE,
+    files::SUMMARY,
+    files::MODEL,
+    files::CHECKPOINT,
+    DIVERGED,
+];
 
 /// One training run of the plan.
 #[derive(Debug, Clone)]
@@ -80,41 +89,41 @@ impl<'a> Executor<'a> {
                 }
             }
         }
-        println!(
-            "[{elapsed:>6.0} s] {label} {}: {}",
-            spec.name,
-            describe(&spec.config)
-        );
-        let options = RunOptions {
-            quiet: self.options.quiet_epochs,
-            ..RunOptions::default()
-        };
+        println!("[{elapsed:>6.0} s] {label} {}: {}", spec.name, spec.config);
         let resumable = !self.options.force && checkpoint_matches(&dir, &spec.config);
         if !resumable {
             clear_run_files(&dir)?;
         }
-        let result = if resumable {
+        let trainer = if resumable {
             println!("  resuming from {}", dir.join(files::CHECKPOINT).display());
-            train::resume(&dir, self.mnist, &options)
+            Trainer::resume(&dir, self.mnist)
         } else {
-            let splits = Splits::new(self.mnist, &spec.config)?;
-            train::train(&spec.config, &splits, &dir, &options)
+            Trainer::new(spec.config.clone(), self.mnist, &dir)
         };
-        match result {
-            Ok(_) => {}
-            Err(e) => {
-                let CliError::Diverged { epoch, .. } = e else {
-                    return Err(format!("{}: {e}", spec.name).into());
-                };
+        // Nothing raises the stop flag: an interrupted `experiments` is simply killed, and the
+        // next one resumes from the checkpoints.
+        let never = AtomicBool::new(false);
+        let mut table = EpochTable {
+            quiet: self.options.quiet_epochs,
+        };
+        let outcome = trainer
+            .and_then(|trainer| trainer.run(&mut table, &never))
+            .map_err(|e| format!("{}: {e}", spec.name))?;
+        match outcome {
+            Outcome::Finished(_) => {}
+            Outcome::Diverged(divergence) => {
                 let marker = Diverged {
                     config: spec.config.clone(),
-                    epoch,
-                    message: e.to_string(),
+                    epoch: divergence.epoch,
+                    message: divergence.to_string(),
                 };
                 clear_run_files(&dir)?;
                 std::fs::create_dir_all(&dir)?;
                 let json = serde_json::to_string_pretty(&marker)? + "\n";
                 std::fs::write(dir.join(DIVERGED), json)?;
+            }
+            Outcome::Interrupted { epoch } => {
+                return Err(format!("{}: stopped after epoch {epoch}", spec.name).into())
             }
         }
         if !spec.keep_model {
@@ -128,30 +137,24 @@ impl<'a> Executor<'a> {
     }
 }
 
-/// A one-line description of a configuration.
-pub fn describe(c: &TrainConfig) -> String {
-    let hidden: Vec<String> = c.hidden.iter().map(usize::to_string).collect();
-    let mut text = format!(
-        "784-{}-10 {:?} lr {} batch {} {} epochs {:?}",
-        hidden.join("-"),
-        c.activation,
-        c.lr,
-        c.batch_size,
-        c.epochs,
-        c.lr_schedule
-    )
-    .to_lowercase();
-    if c.momentum > 0.0 {
-        text.push_str(&format!(" momentum {}", c.momentum));
+/// Prints the trainer's epoch table, unless quiet.
+struct EpochTable {
+    quiet: bool,
+}
+
+impl Observer for EpochTable {
+    fn untrained(&mut self, record: &EpochRecord) {
+        if !self.quiet {
+            println!("{}", EpochRecord::table_header());
+            println!("{}", record.table_row());
+        }
     }
-    if c.weight_decay > 0.0 {
-        text.push_str(&format!(" wd {}", c.weight_decay));
+
+    fn epoch(&mut self, record: &EpochRecord) {
+        if !self.quiet {
+            println!("{}", record.table_row());
+        }
     }
-    text.push_str(&format!(" seed {}", c.seed));
-    if let Some(limit) = c.train_limit {
-        text.push_str(&format!(" train-limit {limit}"));
-    }
-    text
 }
 
 fn outcome_text(run: &Run) -> String {
@@ -173,29 +176,14 @@ fn outcome_text(run: &Run) -> String {
 
 /// Whether `dir` holds a checkpoint of a run with configuration `config`.
 fn checkpoint_matches(dir: &Path, config: &TrainConfig) -> bool {
-    let path = dir.join(files::CHECKPOINT);
-    if !path.is_file() {
-        return false;
-    }
-    let Ok(loaded) = model_file::load(&path) else {
-        return false;
-    };
-    loaded
-        .metadata
-        .get("config")
-        .and_then(|json| serde_json::from_str::<TrainConfig>(json).ok())
+    RunDir::open(dir)
+        .checkpoint_config()
         .is_some_and(|saved| same_config(&saved, config))
 }
 
 /// Removes the files a run writes (and only those), so that a changed configuration starts afresh.
 fn clear_run_files(dir: &Path) -> Result<()> {
-    for name in [
-        files::CURVE,
-        files::SUMMARY,
-        files::MODEL,
-        files::CHECKPOINT,
-        DIVERGED,
-    ] {
+    for name in RUN_FILES {
         remove_if_exists(&dir.join(name))?;
     }
     Ok(())

@@ -15,7 +15,7 @@
 //! it), and an interrupted run resumes from its checkpoint, so an interrupted `experiments` can be
 //! re-run cheaply.
 
-use crate::executor::{ExecOptions, Executor, RunSpec};
+use crate::executor::{ExecOptions, Executor, RunSpec, RUN_FILES};
 use crate::plan::{search_dir, Net, Recipe, Scale};
 use crate::runs::{best_on_val, candidates, choose, Run};
 use crate::{bench, gradients, report, Result};
@@ -195,15 +195,7 @@ fn prune(root: &Path, dir: &str, specs: &[RunSpec]) -> Result<()> {
         let only_run_files = std::fs::read_dir(&path)?.filter_map(|e| e.ok()).all(|e| {
             let file = e.file_name();
             let file = file.to_string_lossy();
-            e.path().is_file()
-                && [
-                    "curve.csv",
-                    "summary.json",
-                    "model.safetensors",
-                    "checkpoint.safetensors",
-                    crate::runs::DIVERGED,
-                ]
-                .contains(&file.as_ref())
+            e.path().is_file() && RUN_FILES.contains(&file.as_ref())
         });
         if only_run_files {
             println!("  removing {} (not in the plan any more)", path.display());

@@ -4,7 +4,7 @@
 
 use crate::Result;
 use faer::Mat;
-use mlp_cli::train::ActivationArg;
+use mlp_cli::spec::{dashed, layer_sizes};
 use mlp_core::{Activation, Mlp};
 use mlp_data::Dataset;
 use serde::{Deserialize, Serialize};
@@ -18,8 +18,9 @@ pub const FILE: &str = "gradients.csv";
 pub struct GradientRow {
     /// Hidden widths, `-`-separated (e.g. `150-200-150-50`).
     pub hidden: String,
-    /// Hidden activation.
-    pub activation: ActivationArg,
+    /// Hidden activation, by its name.
+    #[serde(with = "mlp_cli::train::config::by_name")]
+    pub activation: Activation,
     /// Weight layer, 1 = the input side.
     pub layer: usize,
     /// Inputs of the layer.
@@ -42,12 +43,9 @@ pub fn measure(train: &Dataset, nets: &[Vec<usize>], samples: usize) -> Result<V
     train.gather_into(&order, x.as_mut(), y.as_mut())?;
     let mut rows = Vec::new();
     for hidden in nets {
-        for activation in [ActivationArg::Sigmoid, ActivationArg::Relu] {
-            let sizes: Vec<usize> = std::iter::once(train.n_features())
-                .chain(hidden.iter().copied())
-                .chain(std::iter::once(train.n_classes()))
-                .collect();
-            let mut mlp = Mlp::<f32>::new(&sizes, Activation::from(activation), 1)?;
+        for activation in [Activation::Sigmoid, Activation::Relu] {
+            let sizes = layer_sizes(train.n_features(), hidden, train.n_classes());
+            let mut mlp = Mlp::<f32>::new(&sizes, activation, 1)?;
             mlp.propagate(x.as_ref())?;
             mlp.backpropagate(x.as_ref(), y.as_ref())?;
             for l in 0..sizes.len() - 1 {
@@ -58,9 +56,8 @@ pub fn measure(train: &Dataset, nets: &[Vec<usize>], samples: usize) -> Result<V
                         sum += f64::from(g[(i, j)]).powi(2);
                     }
                 }
-                let hidden_text: Vec<String> = hidden.iter().map(usize::to_string).collect();
                 rows.push(GradientRow {
-                    hidden: hidden_text.join("-"),
+                    hidden: dashed(hidden),
                     activation,
                     layer: l + 1,
                     n_in: sizes[l],

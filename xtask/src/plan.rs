@@ -6,12 +6,15 @@
 //! | directory                               | runs                                                        |
 //! |-----------------------------------------|-------------------------------------------------------------|
 //! | `study/lr-batch/lr{η}-b{B}`             | shallow net, sigmoid, plain SGD, constant rate: η × B grid   |
-//! | `search/{net}-tuned/{slug}`             | the validation search of the tuned settings (seed 0)        |
-//! | `search/{net}-tuned/{slug}-s{seed}`     | its finalists, confirmed with seeds 10 and 20               |
+//! | `search/{net}-tuned/{config:#}`         | the validation search of the tuned settings (seed 0)        |
+//! | `search/{net}-tuned/{config:#}-s{seed}` | its finalists, confirmed with seeds 10 and 20               |
 //! | `study/epochs/e{E}`                     | the chosen tuned shallow setting with E epochs (seed 0)     |
 //! | `{net}-faithful-s{seed}`                | the practical work's recipe, seeds 1, 2, 3                  |
 //! | `{net}-tuned-s{seed}`                   | the chosen tuned setting, seeds 1, 2, 3                     |
 //! | `{net}-tuned-all-s{seed}`               | the same, retrained on all 60 000 images (`val = 0`)         |
+//!
+//! `{config:#}` is a configuration's compact form ([`TrainConfig`]'s alternate `Display`), e.g.
+//! `relu-cosine-lr0.05-b64-m0.9-wd0.0001-e60`.
 //!
 //! Every choice is the lowest final **validation** error among the candidates (for the tuned
 //! setting, the lowest mean over the finalists' seeds); the test error is recorded but never read
@@ -19,7 +22,8 @@
 
 use crate::executor::RunSpec;
 use crate::runs::{best_on_val, Run};
-use mlp_cli::train::{ActivationArg, ScheduleArg, TrainConfig};
+use mlp_cli::train::TrainConfig;
+use mlp_core::{Activation, LrSchedule};
 
 /// The two networks of the practical work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,13 +164,13 @@ impl Scale {
     fn base(&self, net: Net) -> TrainConfig {
         TrainConfig {
             hidden: net.hidden(),
-            activation: ActivationArg::Sigmoid,
+            activation: Activation::Sigmoid,
             lr: 0.1,
             batch_size: 64,
             epochs: 1,
             momentum: 0.0,
             weight_decay: 0.0,
-            lr_schedule: ScheduleArg::Constant,
+            lr_schedule: LrSchedule::Constant,
             seed: SEARCH_SEED,
             val: VAL,
             train_limit: self.train_limit,
@@ -214,13 +218,13 @@ impl Scale {
         for &lr in &self.search_lrs {
             for &wd in &self.search_weight_decays {
                 let config = TrainConfig {
-                    activation: ActivationArg::Relu,
+                    activation: Activation::Relu,
                     lr,
                     batch_size: TUNED_BATCH,
                     epochs: self.tuned_epochs,
                     momentum: TUNED_MOMENTUM,
                     weight_decay: wd,
-                    lr_schedule: ScheduleArg::Cosine,
+                    lr_schedule: LrSchedule::Cosine,
                     ..self.base(net)
                 };
                 specs.push(search_spec(net, config));
@@ -235,11 +239,11 @@ impl Scale {
     pub fn search_stage2(&self, net: Net, best: &TrainConfig) -> Vec<RunSpec> {
         let mut configs = vec![
             TrainConfig {
-                activation: ActivationArg::Tanh,
+                activation: Activation::Tanh,
                 ..best.clone()
             },
             TrainConfig {
-                lr_schedule: ScheduleArg::Step,
+                lr_schedule: LrSchedule::Step,
                 ..best.clone()
             },
             TrainConfig {
@@ -270,7 +274,7 @@ impl Scale {
             .take(self.finalists)
             .flat_map(|run| {
                 self.confirm_seeds.iter().map(move |&seed| RunSpec {
-                    name: format!("{}/{}-s{seed}", search_dir(net), slug(&run.config)),
+                    name: format!("{}/{:#}-s{seed}", search_dir(net), run.config),
                     config: TrainConfig {
                         seed,
                         ..run.config.clone()
@@ -348,30 +352,10 @@ pub fn search_dir(net: Net) -> String {
 
 fn search_spec(net: Net, config: TrainConfig) -> RunSpec {
     RunSpec {
-        name: format!("{}/{}", search_dir(net), slug(&config)),
+        name: format!("{}/{config:#}", search_dir(net)),
         config,
         keep_model: false,
     }
-}
-
-/// A directory name describing the settings that the search varies, e.g.
-/// `relu-cosine-lr0.05-b64-wd0.0005-e60`.
-pub fn slug(c: &TrainConfig) -> String {
-    let activation = match c.activation {
-        ActivationArg::Sigmoid => "sigmoid",
-        ActivationArg::Tanh => "tanh",
-        ActivationArg::Relu => "relu",
-        ActivationArg::Identity => "identity",
-    };
-    let schedule = match c.lr_schedule {
-        ScheduleArg::Constant => "constant",
-        ScheduleArg::Step => "step",
-        ScheduleArg::Cosine => "cosine",
-    };
-    format!(
-        "{activation}-{schedule}-lr{}-b{}-m{}-wd{}-e{}",
-        c.lr, c.batch_size, c.momentum, c.weight_decay, c.epochs
-    )
 }
 
 #[cfg(test)]

@@ -14,7 +14,8 @@ use crate::stats::{
     mean, num, pct, pct3_mean_std, pct_mean_std, points, secs, short, std_dev, thousands, times,
 };
 use crate::{figures, Result};
-use mlp_cli::train::{ActivationArg, ScheduleArg, TrainConfig};
+use mlp_cli::train::TrainConfig;
+use mlp_core::{Activation as ActivationArg, LrSchedule as ScheduleArg};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 

@@ -256,18 +256,18 @@ pub fn choose<'a, 'b>(candidates: &'b [Candidate<'a>]) -> Option<&'b Candidate<'
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mlp_cli::train::{ActivationArg, ScheduleArg};
+    use mlp_core::{Activation, LrSchedule};
 
     fn run(name: &str, lr: f64, seed: u64, val_error: f64) -> Run {
         let config = TrainConfig {
             hidden: vec![150],
-            activation: ActivationArg::Relu,
+            activation: Activation::Relu,
             lr,
             batch_size: 64,
             epochs: 1,
             momentum: 0.9,
             weight_decay: 0.0,
-            lr_schedule: ScheduleArg::Cosine,
+            lr_schedule: LrSchedule::Cosine,
             seed,
             val: 10_000,
             train_limit: None,

@@ -1,7 +1,8 @@
 //! Tiny runs through the executor and the report: skipping, retraining, divergence markers, and a
 //! report rendered from partial results.
 
-use mlp_cli::train::{ActivationArg, ScheduleArg, TrainConfig};
+use mlp_cli::train::TrainConfig;
+use mlp_core::{Activation, LrSchedule};
 use xtask::executor::{ExecOptions, Executor, RunSpec};
 use xtask::report::{self, Results};
 use xtask::runs::{Outcome, Run};
@@ -9,13 +10,13 @@ use xtask::runs::{Outcome, Run};
 fn tiny(hidden: Vec<usize>, seed: u64) -> TrainConfig {
     TrainConfig {
         hidden,
-        activation: ActivationArg::Sigmoid,
+        activation: Activation::Sigmoid,
         lr: 0.5,
         batch_size: 50,
         epochs: 2,
         momentum: 0.0,
         weight_decay: 0.0,
-        lr_schedule: ScheduleArg::Constant,
+        lr_schedule: LrSchedule::Constant,
         seed,
         val: 10_000,
         train_limit: Some(300),
@@ -79,7 +80,7 @@ fn runs_are_skipped_retrained_and_reported() {
     let diverging = RunSpec {
         name: "search/shallow-tuned/huge-lr".into(),
         config: TrainConfig {
-            activation: ActivationArg::Relu,
+            activation: Activation::Relu,
             lr: 1e30,
             momentum: 0.9,
             ..tiny(vec![20], 0)

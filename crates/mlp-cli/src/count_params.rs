@@ -1,20 +1,16 @@
 //! `mlp-cli count-params`: the weights and biases of an MLP, per layer and in total.
 
-use crate::spec::parse_sizes;
+use crate::spec::{dashed, layer_sizes, parse_sizes};
 use crate::Result;
 use std::fmt::Write;
 
 /// The table printed by `count-params` for hidden sizes `hidden` between `inputs` and `classes`.
 pub fn run(hidden: &str, inputs: usize, classes: usize) -> Result<String> {
     let hidden = parse_sizes("hidden sizes", hidden)?;
-    let sizes: Vec<usize> = std::iter::once(inputs)
-        .chain(hidden)
-        .chain(std::iter::once(classes))
-        .collect();
+    let sizes = layer_sizes(inputs, &hidden, classes);
     let count = mlp_core::count_params(&sizes)?;
     let mut out = String::new();
-    let sizes_text: Vec<String> = sizes.iter().map(usize::to_string).collect();
-    writeln!(out, "MLP {}", sizes_text.join("-")).unwrap();
+    writeln!(out, "MLP {}", dashed(&sizes)).unwrap();
     writeln!(
         out,
         "{:<6} {:>16} {:>10} {:>14}",

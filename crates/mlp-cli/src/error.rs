@@ -1,5 +1,6 @@
 //! The CLI's error type and its exit codes.
 
+use crate::train::Divergence;
 use std::path::PathBuf;
 use thiserror::Error;
 
@@ -24,7 +25,8 @@ pub enum CliError {
         /// What is wrong with it.
         reason: String,
     },
-    /// A file or directory that cannot be written or read.
+    /// An input file that cannot be read, or an output directory that cannot be created: the
+    /// user can fix the path.
     #[error("{path}: {source}")]
     Io {
         /// The file or directory.
@@ -32,18 +34,21 @@ pub enum CliError {
         /// The operating system's reason.
         source: std::io::Error,
     },
-    /// Training diverged.
-    #[error("training diverged at epoch {epoch}: the {what} is {value}; try a smaller learning rate (--lr), e.g. {suggestion}")]
-    Diverged {
-        /// The 1-based epoch.
-        epoch: usize,
-        /// Which quantity was not finite.
-        what: &'static str,
-        /// Its value.
-        value: f64,
-        /// A smaller learning rate to try.
-        suggestion: f64,
+    /// A file that cannot be written once the work has started (a full disk, a directory removed
+    /// under the run): a runtime failure, not a mistake in the command.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
     },
+    /// Any other failure at run time that no change of the command would fix.
+    #[error("{0}")]
+    Runtime(String),
+    /// Training diverged.
+    #[error(transparent)]
+    Diverged(#[from] Divergence),
     /// The gradient check found a discrepancy above its threshold.
     #[error("gradient check failed: {0}")]
     GradCheckFailed(String),
@@ -58,7 +63,8 @@ impl CliError {
         match self {
             Self::Usage(_) | Self::Data(_) | Self::Model(_) | Self::ModelFile { .. } => 2,
             Self::Io { .. } => 2,
-            Self::Diverged { .. } | Self::GradCheckFailed(_) => 1,
+            Self::Write { .. } | Self::Runtime(_) => 1,
+            Self::Diverged(_) | Self::GradCheckFailed(_) => 1,
             Self::Interrupted(_) => 130,
         }
     }
@@ -67,6 +73,12 @@ impl CliError {
     pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
         move |source| Self::Io { path, source }
+    }
+
+    /// A closure wrapping an `io::Error` met while writing `path` once the work has started.
+    pub fn write(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| Self::Write { path, source }
     }
 }
 

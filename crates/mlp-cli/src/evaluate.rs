@@ -1,5 +1,6 @@
 //! `mlp-cli evaluate`, and the evaluation of a network on a whole data set used while training.
 
+use crate::spec::dashed;
 use crate::{data, model_file, CliError, Result};
 use faer::Mat;
 use mlp_core::Mlp;
@@ -117,8 +118,7 @@ pub fn run(args: &Args) -> Result<()> {
         test,
         &mut EvalBuffers::new(test.n_classes()),
     )?;
-    let sizes_text: Vec<String> = sizes.iter().map(usize::to_string).collect();
-    println!("model  {} ({})", args.model.display(), sizes_text.join("-"));
+    println!("model  {} ({})", args.model.display(), dashed(&sizes));
     println!("test   {} samples", test.len());
     println!("loss   {:.4}", metrics.loss);
     println!(

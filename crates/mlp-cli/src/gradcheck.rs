@@ -1,8 +1,7 @@
 //! `mlp-cli gradcheck`: the hand-written gradients of a fresh network, on real training images,
 //! against central finite differences and against the mlp-autograd tape.
 
-use crate::spec::{check_network_size, parse_sizes};
-use crate::train::ActivationArg;
+use crate::spec::{activation_choice, check_network_size, parse_sizes};
 use crate::{data, CliError, Result};
 use faer::{Mat, MatRef};
 use mlp_autograd::{mlp_loss_and_gradients, Matrix};
@@ -37,8 +36,8 @@ pub struct Args {
     #[arg(long, allow_hyphen_values = true)]
     pub layers: String,
     /// Activation of the hidden layers.
-    #[arg(long, value_enum, default_value_t = ActivationArg::Sigmoid)]
-    pub activation: ActivationArg,
+    #[arg(long, value_parser = activation_choice(), default_value = Activation::Sigmoid.name())]
+    pub activation: Activation,
     /// Number of training images in the batch, drawn with the seed.
     #[arg(long, default_value_t = 10)]
     pub samples: usize,
@@ -105,7 +104,7 @@ pub fn run(args: &Args) -> Result<()> {
         .map(|&i| usize::from(train.labels()[i]))
         .collect();
 
-    let activation = Activation::from(args.activation);
+    let activation = args.activation;
     let mut mlp = Mlp::<f64>::new(&sizes, activation, args.seed)?;
     let sizes_text: Vec<String> = sizes.iter().map(usize::to_string).collect();
     println!(

@@ -1,7 +1,7 @@
 //! `mlp-cli`: count parameters, check gradients, train, evaluate and benchmark MLPs on MNIST.
 
 use clap::{Parser, Subcommand};
-use mlp_cli::{bench, count_params, evaluate, gradcheck, train, CliError};
+use mlp_cli::{bench, count_params, evaluate, gradcheck, train_command, CliError};
 use std::process::ExitCode;
 
 /// Multilayer perceptrons with hand-written back-propagation, on MNIST.
@@ -33,8 +33,8 @@ enum Command {
     #[command(after_help = gradcheck::EXAMPLES)]
     Gradcheck(gradcheck::Args),
     /// Train an MLP on MNIST with mini-batch SGD.
-    #[command(after_help = train::EXAMPLES)]
-    Train(train::Args),
+    #[command(after_help = train_command::EXAMPLES)]
+    Train(train_command::Args),
     /// Evaluate a saved model on the test set: loss, error, confusion matrix.
     #[command(after_help = evaluate::EXAMPLES)]
     Evaluate(evaluate::Args),
@@ -54,7 +54,7 @@ fn run(command: Command) -> mlp_cli::Result<()> {
             Ok(())
         }
         Command::Gradcheck(args) => gradcheck::run(&args),
-        Command::Train(args) => train::run(&args),
+        Command::Train(args) => train_command::run(&args),
         Command::Evaluate(args) => evaluate::run(&args),
         Command::BenchForward(args) => bench::run(&args),
     }

@@ -116,7 +116,7 @@ fn canonical_header(mut bytes: Vec<u8>) -> Vec<u8> {
 }
 
 fn internal(err: safetensors::SafeTensorError) -> CliError {
-    CliError::Usage(format!("cannot serialise the model: {err}"))
+    CliError::Runtime(format!("cannot serialise the model: {err}"))
 }
 
 fn le_bytes(values: &[f32]) -> Vec<u8> {
@@ -248,8 +248,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = std::path::PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes).map_err(CliError::io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(CliError::io(path))
+    std::fs::write(&tmp, bytes).map_err(CliError::write(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(CliError::write(path))
 }
 
 #[cfg(test)]

@@ -1,6 +1,10 @@
-//! Parsing and checking command-line values: layer lists, rates, sizes.
+//! Parsing and checking command-line values (layer lists, rates, sizes), and the one way layer
+//! sizes are assembled and written.
 
+use crate::train::config::Named;
 use crate::{CliError, Result};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use mlp_core::{Activation, LrSchedule};
 
 /// The largest network the CLI will allocate: 2³⁰ parameters (4 GiB in f32). Larger specs are
 /// almost certainly typing mistakes and would otherwise abort on allocation.
@@ -38,6 +42,29 @@ pub fn parse_sizes(flag: &str, spec: &str) -> Result<Vec<usize>> {
         .collect()
 }
 
+/// The full layer sizes of a network: `inputs`, then the hidden widths, then `classes`.
+///
+/// ```
+/// assert_eq!(mlp_cli::spec::layer_sizes(784, &[150], 10), [784, 150, 10]);
+/// ```
+pub fn layer_sizes(inputs: usize, hidden: &[usize], classes: usize) -> Vec<usize> {
+    let mut sizes = Vec::with_capacity(hidden.len() + 2);
+    sizes.push(inputs);
+    sizes.extend_from_slice(hidden);
+    sizes.push(classes);
+    sizes
+}
+
+/// Layer sizes written the way people read a network: `784-150-10`.
+///
+/// ```
+/// assert_eq!(mlp_cli::spec::dashed(&[784, 150, 10]), "784-150-10");
+/// ```
+pub fn dashed(sizes: &[usize]) -> String {
+    let parts: Vec<String> = sizes.iter().map(usize::to_string).collect();
+    parts.join("-")
+}
+
 /// Checks that a network of these sizes is small enough to allocate.
 pub fn check_network_size(sizes: &[usize]) -> Result<u64> {
     let count = mlp_core::count_params(sizes)?;
@@ -58,6 +85,42 @@ pub fn positive(flag: &str, value: f64) -> Result<f64> {
         Err(CliError::Usage(format!(
             "{flag} must be a finite number > 0, got {value}"
         )))
+    }
+}
+
+/// The `--activation` choice: [`Activation`]'s own names, with a line of help each.
+pub fn activation_choice() -> impl TypedValueParser<Value = Activation> {
+    choice(activation_help)
+}
+
+/// The `--lr-schedule` choice: [`LrSchedule`]'s own names, with a line of help each.
+pub fn schedule_choice() -> impl TypedValueParser<Value = LrSchedule> {
+    choice(schedule_help)
+}
+
+/// A command-line choice among the values of a [`Named`] type, spelled by their own names.
+fn choice<T: Named + Send + Sync>(help: fn(T) -> &'static str) -> impl TypedValueParser<Value = T> {
+    let values = T::ALL
+        .iter()
+        .map(move |&value| PossibleValue::new(value.name()).help(help(value)));
+    PossibleValuesParser::new(values)
+        .map(|name: String| T::from_name(&name).expect("clap accepts only the listed names"))
+}
+
+fn activation_help(activation: Activation) -> &'static str {
+    match activation {
+        Activation::Sigmoid => "1 / (1 + e^−z), the practical work's choice",
+        Activation::Tanh => "Hyperbolic tangent",
+        Activation::Relu => "max(0, z)",
+        Activation::Identity => "No non-linearity (the net is then a linear model)",
+    }
+}
+
+fn schedule_help(schedule: LrSchedule) -> &'static str {
+    match schedule {
+        LrSchedule::Constant => "The same rate every epoch",
+        LrSchedule::Step => "÷10 at half and at three quarters of the epochs",
+        LrSchedule::Cosine => "Cosine annealing towards 0",
     }
 }
 

@@ -238,6 +238,23 @@ pub enum LrSchedule {
 }
 
 impl LrSchedule {
+    /// Every schedule, for tests and command-line parsing.
+    pub const ALL: [LrSchedule; 3] = [Self::Constant, Self::Step, Self::Cosine];
+
+    /// The lower-case name used on the command line and in run files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Constant => "constant",
+            Self::Step => "step",
+            Self::Cosine => "cosine",
+        }
+    }
+
+    /// Parses a name produced by [`LrSchedule::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+
     /// The learning rate of epoch `epoch` (0-based) of `n_epochs`, from the base rate `base`.
     pub fn rate(self, base: f64, epoch: usize, n_epochs: usize) -> f64 {
         let n = n_epochs.max(1) as f64;
@@ -257,6 +274,14 @@ impl LrSchedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn schedule_names_round_trip() {
+        for schedule in LrSchedule::ALL {
+            assert_eq!(LrSchedule::from_name(schedule.name()), Some(schedule));
+        }
+        assert_eq!(LrSchedule::from_name("Cosine"), None);
+    }
 
     #[test]
     fn schedules() {

@@ -1,0 +1,20 @@
+//! Training, free of the terminal: a [`Trainer`] runs the epochs of a [`TrainConfig`], writes the
+//! run's files ([`files`]) and tells an [`Observer`] what happens; the run ends in an [`Outcome`].
+//!
+//! Start with [`trainer`]: `Trainer::new` (or `Trainer::resume`), then `run(&mut observer, &stop)`.
+//! [`config`] is the persisted configuration, [`record`] the per-epoch records and the summary,
+//! [`files`] the run directory; the command `mlp-cli train` is a thin shell over them
+//! ([`crate::train_command`]).
+
+pub mod config;
+pub mod files;
+pub mod record;
+mod threads;
+pub mod trainer;
+
+pub use config::TrainConfig;
+pub use files::{read_curve, RunDir};
+pub use record::{EpochRecord, Summary};
+pub use trainer::{
+    Divergence, Measured, Observer, Outcome, Progress, Splits, Trainer, DIVERGENCE_FACTOR,
+};
