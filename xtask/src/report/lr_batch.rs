@@ -289,6 +289,13 @@ pub struct LrBatch {
     pub best: Option<Best>,
 }
 
+/// The study's run at a rate and batch size.
+fn study_run(study: &[Run], lr: f64, batch_size: usize) -> Option<&Run> {
+    study
+        .iter()
+        .find(|run| run.config.lr == lr && run.config.batch_size == batch_size)
+}
+
 /// Computes the section's facts; `None` without study runs.
 pub fn facts(r: &Results) -> Option<LrBatch> {
     let study = &r.study;
@@ -300,11 +307,7 @@ pub fn facts(r: &Results) -> Option<LrBatch> {
     let mut batches: Vec<usize> = study.iter().map(|run| run.config.batch_size).collect();
     batches.sort();
     batches.dedup();
-    let cell_run = |lr: f64, b: usize| {
-        study
-            .iter()
-            .find(|run| run.config.lr == lr && run.config.batch_size == b)
-    };
+    let cell_run = |lr: f64, b: usize| study_run(study, lr, b);
     let best = best_on_val(study);
     let grid = lrs
         .iter()
@@ -349,11 +352,7 @@ fn best_facts(r: &Results, best: &Run, lrs: &[f64], batches: &[usize]) -> Best {
     let study = &r.study;
     let epochs = study[0].config.epochs;
     let n_train = best.summary().map_or(0, |s| s.n_train);
-    let cell_run = |lr: f64, b: usize| {
-        study
-            .iter()
-            .find(|run| run.config.lr == lr && run.config.batch_size == b)
-    };
+    let cell_run = |lr: f64, b: usize| study_run(study, lr, b);
     let rates: Vec<BestRate> = batches
         .iter()
         .filter_map(|&b| {

@@ -124,3 +124,6 @@ pub fn generate(root: &Path) -> Result<()> {
 pub fn render(results: &Results) -> Result<String> {
     template::render(&facts(results)?)
 }
+
+#[cfg(test)]
+mod tests;
