@@ -296,6 +296,13 @@ fn study_run(study: &[Run], lr: f64, batch_size: usize) -> Option<&Run> {
         .find(|run| run.config.lr == lr && run.config.batch_size == batch_size)
 }
 
+/// The study's runs at a batch size.
+fn at_batch(study: &[Run], batch_size: usize) -> impl Iterator<Item = &Run> {
+    study
+        .iter()
+        .filter(move |run| run.config.batch_size == batch_size)
+}
+
 /// Computes the section's facts; `None` without study runs.
 pub fn facts(r: &Results) -> Option<LrBatch> {
     let study = &r.study;
@@ -356,11 +363,7 @@ fn best_facts(r: &Results, best: &Run, lrs: &[f64], batches: &[usize]) -> Best {
     let rates: Vec<BestRate> = batches
         .iter()
         .filter_map(|&b| {
-            let runs: Vec<Run> = study
-                .iter()
-                .filter(|run| run.config.batch_size == b)
-                .cloned()
-                .collect();
+            let runs: Vec<Run> = at_batch(study, b).cloned().collect();
             best_on_val(&runs).map(|run| BestRate {
                 batch: b,
                 lr: run.config.lr,
@@ -397,9 +400,7 @@ fn best_facts(r: &Results, best: &Run, lrs: &[f64], batches: &[usize]) -> Best {
     let times: Vec<EpochTime> = batches
         .iter()
         .filter_map(|&b| {
-            let seconds: Vec<f64> = study
-                .iter()
-                .filter(|run| run.config.batch_size == b)
+            let seconds: Vec<f64> = at_batch(study, b)
                 .flat_map(|run| run.curve().iter().skip(1).map(|rec| rec.seconds))
                 .collect();
             (!seconds.is_empty()).then(|| EpochTime {
