@@ -1,8 +1,9 @@
 //! The report's figures, drawn with `mlp_cli::plot` into `<root>/plots/` as SVG and PNG.
 
 use crate::plan::{Net, Recipe};
-use crate::report::{Group, Results};
+use crate::results::{Group, Results};
 use crate::runs::Run;
+use crate::setting::{schedule, schedule_text};
 use crate::stats::thousands;
 use crate::Result;
 use mlp_cli::plot::{save_grid_svg_and_png, LineChart, Series};
@@ -50,6 +51,16 @@ fn series(label: &str, curve: &[EpochRecord], f: impl Fn(&EpochRecord) -> Option
     )
 }
 
+/// A run's curve without epoch 0: the untrained net's ~90 % error would squash the interesting
+/// range.
+fn trained_epochs(run: &Run) -> Vec<EpochRecord> {
+    run.curve()
+        .iter()
+        .filter(|c| c.epoch > 0)
+        .cloned()
+        .collect()
+}
+
 /// [`series`] of an error rate, in percent.
 fn percent_series(
     label: &str,
@@ -65,13 +76,7 @@ fn learning_curves(dir: &Path, r: &Results, net: Net) -> Result<()> {
         let Some(run) = r.group(net, recipe).and_then(Group::first) else {
             continue;
         };
-        // Epoch 0 (the untrained net, ~90 % error) would squash the interesting range.
-        let curve: Vec<EpochRecord> = run
-            .curve()
-            .iter()
-            .filter(|c| c.epoch > 0)
-            .cloned()
-            .collect();
+        let curve = trained_epochs(run);
         let title = format!(
             "{} {} (seed {})",
             net.name(),
@@ -141,12 +146,7 @@ fn complexity(dir: &Path, r: &Results) -> Result<()> {
             g.recipe.name(),
             thousands(params)
         );
-        let curve: Vec<EpochRecord> = run
-            .curve()
-            .iter()
-            .filter(|c| c.epoch > 0)
-            .cloned()
-            .collect();
+        let curve = trained_epochs(run);
         val = val.with_series(percent_series(&label, &curve, |c| c.val_error));
         test = test.with_series(percent_series(&label, &curve, |c| Some(c.test_error)));
     }
@@ -221,7 +221,7 @@ fn epochs(dir: &Path, r: &Results) -> Result<()> {
             .map(|run| (run.config.epochs as f64, 100.0 * f(run)))
             .collect()
     };
-    let schedule = format!("{:?}", r.epochs[0].config.lr_schedule).to_lowercase();
+    let schedule = schedule_text(schedule(&r.epochs[0].config));
     let chart = LineChart::new(
         format!("Tuned shallow net: final error vs number of epochs ({schedule} schedule)"),
         "epochs",
@@ -234,55 +234,10 @@ fn epochs(dir: &Path, r: &Results) -> Result<()> {
     Ok(())
 }
 
+/// The forward-benchmark figure, drawn by the module that also draws it for `mlp-cli bench-forward`.
 fn bench(dir: &Path, r: &Results) -> Result<()> {
-    let Some(table) = &r.bench else {
-        return Ok(());
-    };
-    let first = &table.rows[0];
-    let label = format!(
-        "{} {}, {} thread(s)",
-        first.layers, first.precision, first.threads
-    );
-    let time = LineChart::new(
-        format!(
-            "Forward pass of {} images",
-            thousands(first.n_images as u64)
-        ),
-        "batch size",
-        "time per pass (s)",
-    )
-    .with_log_axes(true, true)
-    .with_series(Series::new(
-        &label,
-        table
-            .rows
-            .iter()
-            .map(|row| (row.batch_size as f64, row.seconds))
-            .collect(),
-    ));
-    let top = table
-        .rows
-        .iter()
-        .map(|row| row.fraction_of_peak)
-        .fold(1.0, f64::max);
-    let fraction = LineChart::new(
-        format!(
-            "Fraction of the GEMM peak ({:.0} GFLOP/s)",
-            first.peak_gflops
-        ),
-        "batch size",
-        "fraction of peak",
-    )
-    .with_log_axes(true, false)
-    .with_y_range(0.0, 1.05 * top)
-    .with_series(Series::new(
-        &label,
-        table
-            .rows
-            .iter()
-            .map(|row| (row.batch_size as f64, row.fraction_of_peak))
-            .collect(),
-    ));
-    save_grid_svg_and_png(&[time, fraction], 2, &dir.join(BENCH))?;
+    if let Some(table) = &r.bench {
+        mlp_cli::bench::draw(&table.rows, &dir.join(BENCH))?;
+    }
     Ok(())
 }

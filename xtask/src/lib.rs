@@ -3,8 +3,8 @@
 //!
 //! - `cargo xtask experiments [--quick] [--force]`: every training run (see [`experiments`]), the
 //!   forward-propagation benchmark, then the report.
-//! - `cargo xtask report [--results DIR]`: `REPORT.md` and the figures from the run files only
-//!   (see [`report`]).
+//! - `cargo xtask report [--results DIR] [--facts FILE]`: `REPORT.md` and the figures from the run
+//!   files only, or the facts the report is rendered from, as JSON (see [`report`]).
 
 pub mod bench;
 pub mod executor;
@@ -13,7 +13,9 @@ pub mod figures;
 pub mod gradients;
 pub mod plan;
 pub mod report;
+pub mod results;
 pub mod runs;
+pub mod setting;
 pub mod stats;
 
 /// Errors of the tasks: any error, with its message.

@@ -1,4 +1,6 @@
-//! Means, standard deviations and the fixed number formats of the report.
+//! Means, standard deviations and the fixed number formats of the report: the one place where a
+//! number becomes text (the report's templates reach these formats as filters, see
+//! `report::template`).
 
 /// Mean of `xs` (NaN when empty).
 pub fn mean(xs: &[f64]) -> f64 {
@@ -34,6 +36,36 @@ pub fn points(x: f64) -> String {
     format!("{:.2}", 100.0 * x)
 }
 
+/// A difference of rates in percentage points with three decimals, for comparisons with a
+/// threshold: `0.00107` → `0.107`.
+pub fn points3(x: f64) -> String {
+    format!("{:.3}", 100.0 * x)
+}
+
+/// A ratio as a whole percentage: `0.904` → `90 %`.
+pub fn pct0(x: f64) -> String {
+    format!("{:.0} %", 100.0 * x)
+}
+
+/// A number with a fixed count of decimals: `fixed(0.04036, 4)` → `0.0404`.
+pub fn fixed(x: f64, decimals: usize) -> String {
+    format!("{x:.decimals$}")
+}
+
+/// Scientific notation with a fixed count of decimals: `sci(0.0001783, 3)` → `1.783e-4`.
+pub fn sci(x: f64, decimals: usize) -> String {
+    format!("{x:.decimals$e}")
+}
+
+/// Four significant digits: `0.031249` → `0.03125`.
+pub fn sig4(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let decimals = (3 - x.abs().log10().floor() as i32).max(0) as usize;
+    format!("{x:.decimals$}")
+}
+
 /// Mean ± sample standard deviation of rates, in percent: `1.62 ± 0.04 %`.
 pub fn pct_mean_std(xs: &[f64]) -> String {
     if xs.is_empty() || xs.iter().any(|x| !x.is_finite()) {
@@ -50,18 +82,9 @@ pub fn pct3_mean_std(xs: &[f64]) -> String {
     format!("{:.3} ± {:.3} %", 100.0 * mean(xs), 100.0 * std_dev(xs))
 }
 
-/// A count with spaces between groups of three digits: `109260` → `109 260`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(' ');
-        }
-        out.push(c);
-    }
-    out
-}
+/// A count with spaces between groups of three digits: `109260` → `109 260` (shared with the
+/// charts' titles).
+pub use mlp_cli::plot::thousands;
 
 /// Seconds with one decimal.
 pub fn secs(x: f64) -> String {
@@ -115,6 +138,13 @@ mod tests {
         assert_eq!(short(0.05 / (1.0 - 0.9)), "0.5");
         assert_eq!(short(2.0), "2");
         assert_eq!(short(0.0126), "0.013");
+        assert_eq!(points3(0.00107), "0.107");
+        assert_eq!(pct0(0.904), "90 %");
+        assert_eq!(fixed(0.04036, 4), "0.0404");
+        assert_eq!(sci(0.0001783, 3), "1.783e-4");
+        assert_eq!(sig4(0.031249), "0.03125");
+        assert_eq!(sig4(2.0), "2.000");
+        assert_eq!(sig4(0.0), "0");
     }
 
     #[test]

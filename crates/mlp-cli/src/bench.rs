@@ -11,7 +11,7 @@
 //! The passes run inside [`mlp_core::par::in_pool`], as a training loop should, so that the network
 //! can split even small batches between the cores cheaply.
 
-use crate::plot::{save_grid_svg_and_png, LineChart, Series};
+use crate::plot::{save_grid_svg_and_png, thousands, LineChart, Series};
 use crate::spec::{check_network_size, parse_sizes};
 use crate::{data, CliError, Result};
 use faer::linalg::matmul::matmul;
@@ -185,6 +185,30 @@ impl Report {
             .iter()
             .min_by(|a, b| a.seconds.total_cmp(&b.seconds))
     }
+
+    /// The lines of `bench_forward.csv`: one per row, with the study's settings repeated.
+    pub fn csv_lines(&self) -> Vec<CsvLine> {
+        let layers: Vec<String> = self.sizes.iter().map(usize::to_string).collect();
+        let layers = layers.join("-");
+        self.rows
+            .iter()
+            .map(|row| CsvLine {
+                layers: layers.clone(),
+                precision: self.precision,
+                threads: self.threads,
+                n_images: self.n_images,
+                repeats: self.repeats,
+                peak_gflops: self.peak_gflops,
+                batch_size: row.batch_size,
+                n_batches: row.n_batches,
+                seconds: row.seconds,
+                seconds_min: row.seconds_min,
+                images_per_second: row.images_per_second,
+                gflops: row.gflops,
+                fraction_of_peak: row.fraction_of_peak,
+            })
+            .collect()
+    }
 }
 
 /// Runs the command: validates, loads the data, measures, prints the table and writes the CSV and
@@ -211,10 +235,11 @@ pub fn run(args: &Args) -> Result<()> {
         println!("{}", summary(&report, best));
     }
     std::fs::create_dir_all(&args.out).map_err(CliError::io(&args.out))?;
+    let lines = report.csv_lines();
     let csv_path = args.out.join("bench_forward.csv");
-    write_csv(&report, &csv_path)?;
+    write_csv(&lines, &csv_path)?;
     let plot_path = args.out.join("bench_forward");
-    save_grid_svg_and_png(&charts(&report), 2, &plot_path)?;
+    draw(&lines, &plot_path)?;
     println!(
         "wrote {}, {}.svg and {}.png",
         csv_path.display(),
@@ -444,59 +469,44 @@ pub struct CsvLine {
     pub fraction_of_peak: f64,
 }
 
-/// Writes the rows, with the study's settings on every line, as CSV.
-fn write_csv(report: &Report, path: &Path) -> Result<()> {
-    let layers: Vec<String> = report.sizes.iter().map(usize::to_string).collect();
-    let layers = layers.join("-");
+/// Writes the lines of `bench_forward.csv`.
+fn write_csv(lines: &[CsvLine], path: &Path) -> Result<()> {
     let to_io = |e: csv::Error| CliError::Io {
         path: path.to_path_buf(),
         source: std::io::Error::other(e),
     };
     let mut writer = csv::Writer::from_path(path).map_err(to_io)?;
-    for row in &report.rows {
-        writer
-            .serialize(CsvLine {
-                layers: layers.clone(),
-                precision: report.precision,
-                threads: report.threads,
-                n_images: report.n_images,
-                repeats: report.repeats,
-                peak_gflops: report.peak_gflops,
-                batch_size: row.batch_size,
-                n_batches: row.n_batches,
-                seconds: row.seconds,
-                seconds_min: row.seconds_min,
-                images_per_second: row.images_per_second,
-                gflops: row.gflops,
-                fraction_of_peak: row.fraction_of_peak,
-            })
-            .map_err(to_io)?;
+    for line in lines {
+        writer.serialize(line).map_err(to_io)?;
     }
     writer.flush().map_err(CliError::io(path))
 }
 
-/// The two panels: time per pass, and fraction of the peak, against the batch size.
-fn charts(report: &Report) -> [LineChart; 2] {
-    let layers: Vec<String> = report.sizes.iter().map(usize::to_string).collect();
+/// Draws the benchmark's figure into `<path_without_ext>.svg` and `.png`: the time per pass and
+/// the fraction of the GEMM peak against the batch size, from the lines of one study (as
+/// `bench-forward` writes them, or as `cargo xtask report` reads them back). Nothing is drawn for
+/// no lines.
+pub fn draw(lines: &[CsvLine], path_without_ext: &Path) -> Result<()> {
+    let Some(first) = lines.first() else {
+        return Ok(());
+    };
     let label = format!(
         "{} {}, {} thread(s)",
-        layers.join("-"),
-        report.precision.name(),
-        report.threads
+        first.layers,
+        first.precision.name(),
+        first.threads
     );
-    let time = report.rows.iter().map(|r| (r.batch_size as f64, r.seconds));
-    let fraction = report
-        .rows
+    let time = lines.iter().map(|r| (r.batch_size as f64, r.seconds));
+    let fraction = lines
         .iter()
         .map(|r| (r.batch_size as f64, r.fraction_of_peak));
-    let max_fraction = report
-        .rows
-        .iter()
-        .map(|r| r.fraction_of_peak)
-        .fold(1.0, f64::max);
-    [
+    let max_fraction = lines.iter().map(|r| r.fraction_of_peak).fold(1.0, f64::max);
+    let charts = [
         LineChart::new(
-            format!("Forward pass of {} images", report.n_images),
+            format!(
+                "Forward pass of {} images",
+                thousands(first.n_images as u64)
+            ),
             "batch size",
             "time per pass (s)",
         )
@@ -505,7 +515,7 @@ fn charts(report: &Report) -> [LineChart; 2] {
         LineChart::new(
             format!(
                 "Fraction of the GEMM peak ({:.0} GFLOP/s)",
-                report.peak_gflops
+                first.peak_gflops
             ),
             "batch size",
             "fraction of peak",
@@ -513,7 +523,8 @@ fn charts(report: &Report) -> [LineChart; 2] {
         .with_log_axes(true, false)
         .with_y_range(0.0, 1.05 * max_fraction)
         .with_series(Series::new(label, fraction.collect())),
-    ]
+    ];
+    save_grid_svg_and_png(&charts, 2, path_without_ext)
 }
 
 #[cfg(test)]

@@ -195,6 +195,24 @@ fn tick(v: f64) -> String {
     }
 }
 
+/// A count with spaces between groups of three digits, for titles and reports: `109260` →
+/// `109 260`.
+///
+/// ```
+/// assert_eq!(mlp_cli::plot::thousands(60_000), "60 000");
+/// ```
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Registers the bundled font once per process.
 fn register_font() -> Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();

@@ -107,6 +107,12 @@ impl TrainConfig {
         Ok(())
     }
 
+    /// The optimisation settings in words, as the report and the epoch table's header give them:
+    /// `relu, lr 0.2 cosine, batch 64, momentum 0.9, weight decay 0.0001` (or `…, plain SGD`).
+    pub fn settings(&self) -> Settings<'_> {
+        Settings(self)
+    }
+
     /// The full layer sizes for data with `inputs` features and `classes` classes.
     pub fn sizes(&self, inputs: usize, classes: usize) -> Vec<usize> {
         layer_sizes(inputs, &self.hidden, classes)
@@ -124,19 +130,7 @@ impl fmt::Display for TrainConfig {
                 self.lr, self.batch_size, self.momentum, self.weight_decay, self.epochs
             );
         }
-        write!(
-            f,
-            "hidden {} {activation}, lr {} {schedule}, batch {}",
-            dashed(&self.hidden),
-            self.lr,
-            self.batch_size
-        )?;
-        if self.momentum > 0.0 {
-            write!(f, ", momentum {}", self.momentum)?;
-        }
-        if self.weight_decay > 0.0 {
-            write!(f, ", weight decay {}", self.weight_decay)?;
-        }
+        write!(f, "hidden {}, {}", dashed(&self.hidden), self.settings())?;
         write!(
             f,
             ", {} epochs, seed {}, val {}",
@@ -144,6 +138,33 @@ impl fmt::Display for TrainConfig {
         )?;
         if let Some(limit) = self.train_limit {
             write!(f, ", train limit {limit}")?;
+        }
+        Ok(())
+    }
+}
+
+/// [`TrainConfig::settings`]: the optimisation part of a configuration's description.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings<'a>(&'a TrainConfig);
+
+impl fmt::Display for Settings<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = self.0;
+        write!(
+            f,
+            "{}, lr {} {}, batch {}",
+            c.activation.name(),
+            c.lr,
+            c.lr_schedule.name(),
+            c.batch_size
+        )?;
+        if c.momentum > 0.0 {
+            write!(f, ", momentum {}", c.momentum)?;
+        } else {
+            f.write_str(", plain SGD")?;
+        }
+        if c.weight_decay > 0.0 {
+            write!(f, ", weight decay {}", c.weight_decay)?;
         }
         Ok(())
     }
