@@ -7,6 +7,7 @@
 //!   (see [`report`]).
 
 pub mod bench;
+pub mod digits;
 pub mod executor;
 pub mod experiments;
 pub mod figures;

@@ -11,7 +11,13 @@ pub fn run(hidden: &str, inputs: usize, classes: usize) -> Result<String> {
         .chain(hidden)
         .chain(std::iter::once(classes))
         .collect();
-    let count = mlp_core::count_params(&sizes)?;
+    table(&sizes)
+}
+
+/// The per-layer table of the MLP with layer sizes `sizes` (inputs, hidden…, classes): `MLP 784-…`,
+/// one line per layer (`W` as rows x columns, `b`, parameters) and the total.
+pub fn table(sizes: &[usize]) -> Result<String> {
+    let count = mlp_core::count_params(sizes)?;
     let mut out = String::new();
     let sizes_text: Vec<String> = sizes.iter().map(usize::to_string).collect();
     writeln!(out, "MLP {}", sizes_text.join("-")).unwrap();

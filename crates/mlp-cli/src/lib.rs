@@ -7,8 +7,10 @@ pub mod data;
 mod error;
 pub mod evaluate;
 pub mod gradcheck;
+pub mod inspect;
 pub mod model_file;
 pub mod plot;
+pub mod predict;
 pub mod spec;
 pub mod train;
 

@@ -298,6 +298,8 @@ pub struct Splits {
     pub val: Dataset,
     /// The test set, reported and never tuned on.
     pub test: Dataset,
+    /// The data set they come from, recorded in the model file.
+    pub data: mlp_data::DataIdentity,
 }
 
 impl Splits {
@@ -326,6 +328,7 @@ impl Splits {
             train,
             val,
             test: mnist.test.clone(),
+            data: mnist.identity.clone(),
         })
     }
 }
@@ -599,13 +602,19 @@ fn run_epochs(
         }
     }
 
+    let [dataset, fingerprint] = model_file::dataset_entries(&splits.data);
     let model = model_file::to_bytes(
         &mlp,
         None,
-        &[(
-            "config",
-            serde_json::to_string(config).expect("serialisable"),
-        )],
+        &[
+            (
+                "config",
+                serde_json::to_string(config).expect("serialisable"),
+            ),
+            dataset,
+            fingerprint,
+            model_file::final_entry(curve.last().expect("epoch 0 at least")),
+        ],
     )?;
     write_atomic(&out.join(files::MODEL), &model)?;
     let best_val_epoch = curve
