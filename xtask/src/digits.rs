@@ -61,14 +61,25 @@ pub struct TestOutcome {
     pub confusion: Vec<Vec<usize>>,
 }
 
+/// What the tuned shallow net's first layer holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FirstLayer {
+    /// Its hidden units.
+    pub units: usize,
+    /// The units (of a ReLU layer) whose input is negative on every test digit: they never fire, so they
+    /// take no part in the classification and their weights never moved far from their random
+    /// start (they look like noise in the picture).
+    pub silent: Vec<usize>,
+}
+
 /// The figures behind the pictures, for the report's text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DigitFacts {
     /// The deep net's run directory, and its outcome on the test set; `None` when the run is
     /// not there (a partial results directory).
     pub deep: Option<(PathBuf, TestOutcome)>,
-    /// The shallow net's run directory and its number of hidden units, if the run is there.
-    pub shallow: Option<(PathBuf, usize)>,
+    /// The shallow net's run directory and its first layer, if the run is there.
+    pub shallow: Option<(PathBuf, FirstLayer)>,
     /// The pictures written, as paths relative to the results root (`plots/<stem>.png`).
     pub pictures: Vec<String>,
 }
@@ -106,10 +117,9 @@ pub fn draw_all(root: &Path, data_dir: &Path) -> Result<DigitFacts> {
     let shallow_dir = root.join(SHALLOW_RUN);
     let shallow_model = shallow_dir.join(mlp_cli::train::files::MODEL);
     let shallow = if shallow_model.is_file() {
-        let grid = first_layer_weights(&shallow_model)?;
-        let units = grid.tiles.len();
+        let (grid, layer) = first_layer_weights(&shallow_model, &mnist.test)?;
         save(&grid, WEIGHTS)?;
-        Some((shallow_dir, units))
+        Some((shallow_dir, layer))
     } else {
         None
     };
@@ -133,9 +143,13 @@ pub fn test_outcome(path: &Path, mnist: &Mnist) -> Result<TestOutcome> {
         let probabilities = model.mlp.propagate(test.images().subcols(start, m))?;
         for j in 0..m {
             let column = probabilities.col(j);
-            let (predicted, probability) = (0..k)
-                .map(|c| (c, column[c]))
-                .fold((0, f32::MIN), |best, (c, p)| if p > best.1 { (c, p) } else { best });
+            let (predicted, probability) =
+                (0..k)
+                    .map(|c| (c, column[c]))
+                    .fold(
+                        (0, f32::MIN),
+                        |best, (c, p)| if p > best.1 { (c, p) } else { best },
+                    );
             let label = test.labels()[start + j];
             confusion[usize::from(label)][predicted] += 1;
             if predicted != usize::from(label) {
@@ -148,7 +162,11 @@ pub fn test_outcome(path: &Path, mnist: &Mnist) -> Result<TestOutcome> {
             }
         }
     }
-    mistakes.sort_by(|a, b| b.probability.total_cmp(&a.probability).then(a.index.cmp(&b.index)));
+    mistakes.sort_by(|a, b| {
+        b.probability
+            .total_cmp(&a.probability)
+            .then(a.index.cmp(&b.index))
+    });
     Ok(TestOutcome {
         mistakes,
         confusion,
@@ -165,25 +183,34 @@ struct Tile {
 impl Tile {
     /// A digit (values in `0..=1`, row after row) drawn dark on white, as on paper.
     fn digit(pixels: &[f32], caption: String) -> Self {
-        Self::from_fn(|i| {
-            let v = (255.0 * (1.0 - pixels[i])).round().clamp(0.0, 255.0) as u8;
-            [v, v, v]
-        }, caption)
+        Self::from_fn(
+            |i| {
+                let v = (255.0 * (1.0 - pixels[i])).round().clamp(0.0, 255.0) as u8;
+                [v, v, v]
+            },
+            caption,
+        )
     }
 
     /// Weights drawn red where positive, blue where negative, white at zero, scaled by the
     /// largest magnitude among them.
     fn weights(weights: &[f32], caption: String) -> Self {
-        let scale = weights.iter().fold(0.0f32, |m, w| m.max(w.abs())).max(f32::MIN_POSITIVE);
-        Self::from_fn(|i| {
-            let t = weights[i] / scale;
-            let fade = (255.0 * (1.0 - t.abs())).round() as u8;
-            if t >= 0.0 {
-                [255, fade, fade]
-            } else {
-                [fade, fade, 255]
-            }
-        }, caption)
+        let scale = weights
+            .iter()
+            .fold(0.0f32, |m, w| m.max(w.abs()))
+            .max(f32::MIN_POSITIVE);
+        Self::from_fn(
+            |i| {
+                let t = weights[i] / scale;
+                let fade = (255.0 * (1.0 - t.abs())).round() as u8;
+                if t >= 0.0 {
+                    [255, fade, fade]
+                } else {
+                    [fade, fade, 255]
+                }
+            },
+            caption,
+        )
     }
 
     /// A tile whose pixel `i` (row after row) has colour `colour(i)`, each zoomed to a square.
@@ -214,7 +241,8 @@ struct TileGrid {
 trait Picture {
     fn size(&self) -> (u32, u32);
     fn draw_svg(&self, area: &DrawingArea<SVGBackend, Shift>) -> std::result::Result<(), String>;
-    fn draw_png(&self, area: &DrawingArea<BitMapBackend, Shift>) -> std::result::Result<(), String>;
+    fn draw_png(&self, area: &DrawingArea<BitMapBackend, Shift>)
+        -> std::result::Result<(), String>;
 }
 
 /// Implements [`Picture`] from a generic `draw` method.
@@ -224,10 +252,16 @@ macro_rules! picture {
             fn size(&self) -> (u32, u32) {
                 self.size()
             }
-            fn draw_svg(&self, area: &DrawingArea<SVGBackend, Shift>) -> std::result::Result<(), String> {
+            fn draw_svg(
+                &self,
+                area: &DrawingArea<SVGBackend, Shift>,
+            ) -> std::result::Result<(), String> {
                 self.draw(area).map_err(|e| e.to_string())
             }
-            fn draw_png(&self, area: &DrawingArea<BitMapBackend, Shift>) -> std::result::Result<(), String> {
+            fn draw_png(
+                &self,
+                area: &DrawingArea<BitMapBackend, Shift>,
+            ) -> std::result::Result<(), String> {
                 self.draw(area).map_err(|e| e.to_string())
             }
         }
@@ -240,38 +274,50 @@ type DrawResult<DB> =
     std::result::Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
 const TITLE_HEIGHT: u32 = 40;
+/// Height of each further line of a title.
+const TITLE_LINE: u32 = 24;
 const MARGIN: u32 = 12;
 
 fn font(size: u32) -> TextStyle<'static> {
-    ("sans-serif", size).into_font().into_text_style(&BLACK.mix(1.0)).pos(Pos::new(HPos::Center, VPos::Top))
+    TextStyle::from(("sans-serif", size).into_font()).pos(Pos::new(HPos::Center, VPos::Top))
 }
 
 impl TileGrid {
+    fn title_height(&self) -> u32 {
+        TITLE_HEIGHT + (self.title.lines().count() as u32 - 1) * TITLE_LINE
+    }
+
     fn size(&self) -> (u32, u32) {
         let rows = self.tiles.len().div_ceil(self.columns) as u32;
         let cell_height = (SIDE * ZOOM) as u32 + self.caption_height + MARGIN;
         (
             self.columns as u32 * self.cell_width + 2 * MARGIN,
-            TITLE_HEIGHT + rows * cell_height + MARGIN,
+            self.title_height() + rows * cell_height + MARGIN,
         )
     }
 
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
         area.fill(&WHITE)?;
         let width = self.size().0;
-        area.draw_text(&self.title, &font(20), ((width / 2) as i32, 10))?;
+        for (n, line) in self.title.lines().enumerate() {
+            let y = 10 + n as u32 * TITLE_LINE;
+            area.draw_text(line, &font(20), ((width / 2) as i32, y as i32))?;
+        }
         let side = (SIDE * ZOOM) as u32;
         let cell_height = side + self.caption_height + MARGIN;
         for (n, tile) in self.tiles.iter().enumerate() {
             let (row, column) = ((n / self.columns) as u32, (n % self.columns) as u32);
             let x = MARGIN + column * self.cell_width;
-            let y = TITLE_HEIGHT + row * cell_height;
+            let y = self.title_height() + row * cell_height;
             let left = x + (self.cell_width - side) / 2;
             let image = BitMapElement::with_ref((left as i32, y as i32), (side, side), &tile.rgb)
                 .expect("a tile holds side × side pixels");
             area.draw(&image)?;
             area.draw(&Rectangle::new(
-                [(left as i32, y as i32), ((left + side) as i32, (y + side) as i32)],
+                [
+                    (left as i32, y as i32),
+                    ((left + side) as i32, (y + side) as i32),
+                ],
                 RGBColor(190, 190, 190).stroke_width(1),
             ))?;
             if !tile.caption.is_empty() {
@@ -294,7 +340,11 @@ fn samples(train: &Dataset) -> TileGrid {
         }
     }
     let tiles = (0..SAMPLES_PER_CLASS)
-        .flat_map(|row| by_class.iter().filter_map(move |list| list.get(row).copied()))
+        .flat_map(|row| {
+            by_class
+                .iter()
+                .filter_map(move |list| list.get(row).copied())
+        })
         .map(|i| Tile::digit(train.sample(i), format!("{} (#{i})", train.labels()[i])))
         .collect();
     TileGrid {
@@ -316,7 +366,12 @@ fn mistakes(test: &Dataset, mistakes: &[Mistake]) -> TileGrid {
         .map(|m| {
             Tile::digit(
                 test.sample(m.index),
-                format!("{} read as {} ({:.1} %)", m.label, m.predicted, 100.0 * m.probability),
+                format!(
+                    "{} read as {} ({:.1} %)",
+                    m.label,
+                    m.predicted,
+                    100.0 * m.probability
+                ),
             )
         })
         .collect();
@@ -331,29 +386,50 @@ fn mistakes(test: &Dataset, mistakes: &[Mistake]) -> TileGrid {
     }
 }
 
-/// Each hidden unit's weights on the 784 pixels, as a 28 × 28 image.
-fn first_layer_weights(path: &Path) -> Result<TileGrid> {
+/// Each hidden unit's weights on the 784 pixels, as a 28 × 28 image; the units that never fire
+/// on `test` are marked.
+fn first_layer_weights(path: &Path, test: &Dataset) -> Result<(TileGrid, FirstLayer)> {
     let model = model_file::load(path)?;
     let layer = &model.mlp.layers()[0];
     let w = layer.weights();
-    if w.ncols() != SIDE * SIDE {
-        return Err(format!("{}: the first layer has {} inputs, not {}", path.display(), w.ncols(), SIDE * SIDE).into());
+    if w.ncols() != SIDE * SIDE || w.ncols() != test.n_features() {
+        return Err(format!(
+            "{}: the first layer has {} inputs, not {}",
+            path.display(),
+            w.ncols(),
+            SIDE * SIDE
+        )
+        .into());
     }
+    let inputs = w * test.images();
+    let relu = layer.activation() == mlp_core::Activation::Relu;
+    let silent: Vec<usize> = (0..w.nrows())
+        .filter(|&unit| {
+            relu && {
+                let bias = layer.bias()[unit];
+                (0..inputs.ncols()).all(|j| inputs[(unit, j)] + bias <= 0.0)
+            }
+        })
+        .collect();
     let tiles = (0..w.nrows())
         .map(|unit| {
             let row: Vec<f32> = (0..w.ncols()).map(|j| w[(unit, j)]).collect();
-            Tile::weights(&row, String::new())
+            let caption = if silent.contains(&unit) { "silent" } else { "" };
+            Tile::weights(&row, caption.into())
         })
         .collect();
-    Ok(TileGrid {
+    let grid = TileGrid {
         title: format!(
-            "First-layer weights of the tuned shallow net ({SHALLOW_RUN}), one hidden unit per image: red positive, blue negative, each scaled to its largest"
+            "First-layer weights of the tuned shallow net ({SHALLOW_RUN}), one hidden unit per image\n\
+             red positive, blue negative, each scaled to its largest; silent: never fires on a test digit"
         ),
         tiles,
         columns: 15,
         cell_width: (SIDE * ZOOM) as u32 + 6,
-        caption_height: 0,
-    })
+        caption_height: 16,
+    };
+    let units = w.nrows();
+    Ok((grid, FirstLayer { units, silent }))
 }
 
 /// A confusion matrix as a heat map: rows true classes, columns predicted ones.
@@ -369,7 +445,10 @@ const LABELS: u32 = 60;
 impl ConfusionMap {
     fn size(&self) -> (u32, u32) {
         let k = self.counts.len() as u32;
-        (LABELS + k * CELL + 2 * MARGIN + 40, TITLE_HEIGHT + LABELS + k * CELL + MARGIN)
+        (
+            LABELS + k * CELL + 2 * MARGIN + 40,
+            TITLE_HEIGHT + LABELS + k * CELL + MARGIN,
+        )
     }
 
     /// The colour of a count: white to dark blue on a logarithmic scale (the diagonal holds
@@ -377,7 +456,10 @@ impl ConfusionMap {
     fn colour(count: usize, max: usize) -> (RGBColor, bool) {
         let t = (1.0 + count as f64).ln() / (1.0 + max as f64).ln();
         let mix = |light: f64, dark: f64| (light + t * (dark - light)).round() as u8;
-        (RGBColor(mix(255.0, 8.0), mix(255.0, 48.0), mix(255.0, 107.0)), t > 0.55)
+        (
+            RGBColor(mix(255.0, 8.0), mix(255.0, 48.0), mix(255.0, 107.0)),
+            t > 0.55,
+        )
     }
 
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
@@ -386,18 +468,38 @@ impl ConfusionMap {
         let max = self.counts.iter().flatten().copied().max().unwrap_or(0);
         let (width, _) = self.size();
         area.draw_text(
-            &format!("Confusion matrix of the tuned deep net on the 10 000 test digits ({DEEP_RUN})"),
+            &format!(
+                "Confusion matrix of the tuned deep net on the 10 000 test digits ({DEEP_RUN})"
+            ),
             &font(18),
             ((width / 2) as i32, 10),
         )?;
         let (x0, y0) = (MARGIN + LABELS, TITLE_HEIGHT + LABELS);
-        area.draw_text("predicted class", &font(15), ((x0 + k * CELL / 2) as i32, (TITLE_HEIGHT + 8) as i32))?;
-        let side_label = font(15).transform(FontTransform::Rotate270).pos(Pos::new(HPos::Center, VPos::Top));
-        area.draw_text("true class", &side_label, (MARGIN as i32, (y0 + k * CELL / 2) as i32))?;
+        area.draw_text(
+            "predicted class",
+            &font(15),
+            ((x0 + k * CELL / 2) as i32, (TITLE_HEIGHT + 8) as i32),
+        )?;
+        let side_label = font(15)
+            .transform(FontTransform::Rotate270)
+            .pos(Pos::new(HPos::Center, VPos::Top));
+        area.draw_text(
+            "true class",
+            &side_label,
+            (MARGIN as i32, (y0 + k * CELL / 2) as i32),
+        )?;
         for c in 0..k {
             let middle = (c * CELL + CELL / 2) as i32;
-            area.draw_text(&c.to_string(), &font(15), (x0 as i32 + middle, (y0 - 24) as i32))?;
-            area.draw_text(&c.to_string(), &font(15), ((x0 - 18) as i32, y0 as i32 + middle - 8))?;
+            area.draw_text(
+                &c.to_string(),
+                &font(15),
+                (x0 as i32 + middle, (y0 - 24) as i32),
+            )?;
+            area.draw_text(
+                &c.to_string(),
+                &font(15),
+                ((x0 - 18) as i32, y0 as i32 + middle - 8),
+            )?;
         }
         for (i, row) in self.counts.iter().enumerate() {
             for (j, &count) in row.iter().enumerate() {
@@ -407,9 +509,13 @@ impl ConfusionMap {
                     [(x as i32, y as i32), ((x + CELL) as i32, (y + CELL) as i32)],
                     fill.filled(),
                 ))?;
-                let ink = if dark { WHITE } else { BLACK };
-                let style = ("sans-serif", 14).into_font().into_text_style(&ink.mix(1.0)).pos(Pos::new(HPos::Center, VPos::Center));
-                area.draw_text(&count.to_string(), &style, ((x + CELL / 2) as i32, (y + CELL / 2) as i32))?;
+                let style = font(14).pos(Pos::new(HPos::Center, VPos::Center));
+                let style = if dark { style.color(&WHITE) } else { style };
+                area.draw_text(
+                    &count.to_string(),
+                    &style,
+                    ((x + CELL / 2) as i32, (y + CELL / 2) as i32),
+                )?;
             }
         }
         area.present()
@@ -468,12 +574,24 @@ mod tests {
         let tile = Tile::digit(&pixels, String::new());
         assert_eq!(tile.rgb.len(), SIDE * ZOOM * SIDE * ZOOM * 3);
         assert_eq!(tile.rgb[..3], [0, 0, 0], "ink is dark");
-        assert_eq!(tile.rgb[ZOOM * 3..ZOOM * 3 + 3], [255, 255, 255], "paper is white");
+        assert_eq!(
+            tile.rgb[ZOOM * 3..ZOOM * 3 + 3],
+            [255, 255, 255],
+            "paper is white"
+        );
         let mut weights = vec![0.0f32; SIDE * SIDE];
         (weights[0], weights[1]) = (2.0, -1.0);
         let tile = Tile::weights(&weights, String::new());
-        assert_eq!(tile.rgb[..3], [255, 0, 0], "the largest positive weight is red");
-        assert_eq!(tile.rgb[ZOOM * 3..ZOOM * 3 + 3], [128, 128, 255], "half as negative: pale blue");
+        assert_eq!(
+            tile.rgb[..3],
+            [255, 0, 0],
+            "the largest positive weight is red"
+        );
+        assert_eq!(
+            tile.rgb[ZOOM * 3..ZOOM * 3 + 3],
+            [128, 128, 255],
+            "half as negative: pale blue"
+        );
     }
 
     #[test]
@@ -484,7 +602,11 @@ mod tests {
         assert!(facts.deep.is_none() && facts.shallow.is_none());
         for ext in ["png", "svg"] {
             let path = dir.path().join(format!("plots/{SAMPLES}.{ext}"));
-            assert!(std::fs::metadata(&path).unwrap().len() > 1000, "{}", path.display());
+            assert!(
+                std::fs::metadata(&path).unwrap().len() > 1000,
+                "{}",
+                path.display()
+            );
         }
     }
 }

@@ -50,7 +50,10 @@ pub fn describe(path: &Path) -> Result<String> {
             "trained on   {} (training labels {})",
             data.name, data.fingerprint
         ),
-        None => writeln!(w, "trained on   not recorded (the file predates that record)"),
+        None => writeln!(
+            w,
+            "trained on   not recorded (the file predates that record)"
+        ),
     }
     .unwrap();
     if let Some(config) = model.metadata.get("config") {
@@ -77,10 +80,11 @@ fn summary_beside(path: &Path) -> Result<Option<serde_json::Value>> {
     let Ok(text) = std::fs::read_to_string(&beside) else {
         return Ok(None);
     };
-    let summary: serde_json::Value = serde_json::from_str(&text).map_err(|e| CliError::ModelFile {
-        path: beside.clone(),
-        reason: format!("not valid JSON: {e}"),
-    })?;
+    let summary: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| CliError::ModelFile {
+            path: beside.clone(),
+            reason: format!("not valid JSON: {e}"),
+        })?;
     Ok(summary.get("last").cloned())
 }
 
@@ -102,6 +106,7 @@ fn write_object(out: &mut String, json: &str, what: &str, path: &Path) -> Result
                 .collect::<Vec<_>>()
                 .join(","),
             serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => "none".into(),
             other => other.to_string(),
         };
         writeln!(out, "  {key:<14} {text}").unwrap();
@@ -111,16 +116,25 @@ fn write_object(out: &mut String, json: &str, what: &str, path: &Path) -> Result
 
 /// An epoch record: the epoch, then error and loss on each split.
 fn write_final(out: &mut String, json: &str, path: &Path) -> Result<()> {
-    let record: serde_json::Value = serde_json::from_str(json).map_err(|e| CliError::ModelFile {
-        path: path.to_path_buf(),
-        reason: format!("the final figures are not valid JSON: {e}"),
-    })?;
+    let record: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| CliError::ModelFile {
+            path: path.to_path_buf(),
+            reason: format!("the final figures are not valid JSON: {e}"),
+        })?;
     if let Some(epoch) = record.get("epoch") {
         writeln!(out, "  after epoch {epoch}").unwrap();
     }
     writeln!(out, "  {:<12} {:>8} {:>8}", "", "error", "loss").unwrap();
-    for (split, name) in [("train", "training"), ("val", "validation"), ("test", "test")] {
-        let field = |what: &str| record.get(format!("{split}_{what}")).and_then(|v| v.as_f64());
+    for (split, name) in [
+        ("train", "training"),
+        ("val", "validation"),
+        ("test", "test"),
+    ] {
+        let field = |what: &str| {
+            record
+                .get(format!("{split}_{what}"))
+                .and_then(|v| v.as_f64())
+        };
         if let (Some(error), Some(loss)) = (field("error"), field("loss")) {
             writeln!(out, "  {name:<12} {:>6.2} % {loss:>8.4}", 100.0 * error).unwrap();
         }

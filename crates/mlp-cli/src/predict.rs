@@ -45,7 +45,8 @@ impl Prediction {
     /// The `k` most probable classes with their probabilities, most probable first (ties: the
     /// smaller class first).
     pub fn top(&self, k: usize) -> Vec<(usize, f32)> {
-        let mut ranked: Vec<(usize, f32)> = self.probabilities.iter().copied().enumerate().collect();
+        let mut ranked: Vec<(usize, f32)> =
+            self.probabilities.iter().copied().enumerate().collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         ranked.truncate(k);
         ranked
@@ -207,6 +208,9 @@ mod tests {
             .iter()
             .map(|p| unique_png_name(Path::new(p), &mut taken))
             .collect();
-        assert_eq!(names, ["seven.png", "seven-2.png", "nine.png", "seven-3.png"]);
+        assert_eq!(
+            names,
+            ["seven.png", "seven-2.png", "nine.png", "seven-3.png"]
+        );
     }
 }

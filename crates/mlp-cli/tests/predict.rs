@@ -33,7 +33,12 @@ fn grey(test: &Dataset, i: usize) -> GrayImage {
 }
 
 /// `digit` scaled to `side × side` (bilinear), at (`x`, `y`) on a `width × height` black field.
-fn resized_on_field(digit: &GrayImage, side: u32, (width, height): (u32, u32), (x, y): (i64, i64)) -> GrayImage {
+fn resized_on_field(
+    digit: &GrayImage,
+    side: u32,
+    (width, height): (u32, u32),
+    (x, y): (i64, i64),
+) -> GrayImage {
     let big = imageops::resize(digit, side, side, imageops::FilterType::Triangle);
     let mut field = GrayImage::from_pixel(width, height, Luma([0]));
     imageops::overlay(&mut field, &big, x, y);
@@ -100,7 +105,11 @@ fn rendered_mnist_digits_are_classified() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(&args);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(stderr(&out), "", "a committed model without a data record: no warning");
+    assert_eq!(
+        stderr(&out),
+        "",
+        "a committed model without a data record: no warning"
+    );
     let lines = json_lines(&stdout(&out));
     assert_eq!(lines.len(), n);
     let mut right = 0;
@@ -119,16 +128,29 @@ fn rendered_mnist_digits_are_classified() {
         if line["class"] == u64::from(test.labels()[i]) {
             right += 1;
         }
-        assert!(seen.join(format!("{}.png", file.file_stem().unwrap().to_string_lossy())).is_file());
+        assert!(seen
+            .join(format!(
+                "{}.png",
+                file.file_stem().unwrap().to_string_lossy()
+            ))
+            .is_file());
     }
     // The net errs on 1.4 % of the test set as given; rendered, resized and prepared again, the
     // same digits must still be recognised nearly as well.
     assert!(right >= n - 2, "{right} of {n} right");
     // The text output: the class and the top 3 with percentages.
-    let out = run(&["predict", "--model", &model.display().to_string(), &files[0].display().to_string()]);
+    let out = run(&[
+        "predict",
+        "--model",
+        &model.display().to_string(),
+        &files[0].display().to_string(),
+    ]);
     let text = stdout(&out);
     let label = test.labels()[0];
-    assert!(text.starts_with(&format!("{}: {label}  ({label} ", files[0].display())), "{text}");
+    assert!(
+        text.starts_with(&format!("{}: {label}  ({label} ", files[0].display())),
+        "{text}"
+    );
     assert_eq!(text.matches(" %").count(), 3, "{text}");
 }
 
@@ -142,7 +164,9 @@ fn bad_images_are_named_and_the_others_still_classified() {
     let empty = tmp.path().join("empty.png");
     std::fs::write(&empty, "").unwrap();
     let blank = tmp.path().join("blank.png");
-    GrayImage::from_pixel(50, 40, Luma([240])).save(&blank).unwrap();
+    GrayImage::from_pixel(50, 40, Luma([240]))
+        .save(&blank)
+        .unwrap();
     let huge_pixels = tmp.path().join("huge.pgm");
     std::fs::write(&huge_pixels, b"P5 20000 20000 255\n\0\0\0").unwrap();
     let huge_bytes = tmp.path().join("huge.jpg");
@@ -176,9 +200,15 @@ fn bad_images_are_named_and_the_others_still_classified() {
     assert_eq!(err_lines.len(), bad.len() + 1, "{err}");
     for ((path, what), line) in bad.iter().zip(&err_lines) {
         assert!(line.starts_with("error: "), "{line}");
-        assert!(line.contains(&path.display().to_string()) && line.contains(what), "{line}");
+        assert!(
+            line.contains(&path.display().to_string()) && line.contains(what),
+            "{line}"
+        );
     }
-    assert_eq!(err_lines[bad.len()], "error: 6 of 8 images could not be classified");
+    assert_eq!(
+        err_lines[bad.len()],
+        "error: 6 of 8 images could not be classified"
+    );
 
     // --json: the errors as objects too, in order.
     let mut json_args = args.clone();
@@ -196,7 +226,14 @@ fn no_arguments_prints_the_commands() {
     let out = run(&[]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    for command in ["Commands:", "train", "evaluate", "predict", "inspect", "count-params"] {
+    for command in [
+        "Commands:",
+        "train",
+        "evaluate",
+        "predict",
+        "inspect",
+        "count-params",
+    ] {
         assert!(err.contains(command), "{command} missing from\n{err}");
     }
 }
@@ -236,15 +273,30 @@ fn models_remember_their_data() {
     let out_dir = tmp.path().join("run");
     let p = |p: &Path| p.display().to_string();
     let out = run(&[
-        "train", "--data", &p(&data), "--layers", "8", "--epochs", "1", "--batch-size", "50",
-        "--val", "100", "--out", &p(&out_dir), "--quiet",
+        "train",
+        "--data",
+        &p(&data),
+        "--layers",
+        "8",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "50",
+        "--val",
+        "100",
+        "--out",
+        &p(&out_dir),
+        "--quiet",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let model = out_dir.join("model.safetensors");
 
     let out = run(&["inspect", "--model", &p(&model)]);
     let text = stdout(&out);
-    assert!(text.contains("trained on   toy (training labels fnv1a64:"), "{text}");
+    assert!(
+        text.contains("trained on   toy (training labels fnv1a64:"),
+        "{text}"
+    );
     assert!(text.contains("final figures\n  after epoch 1"), "{text}");
 
     let out = run(&["evaluate", "--model", &p(&model), "--data", &p(&data)]);
@@ -273,7 +325,11 @@ fn models_remember_their_data() {
     let digit = render(&mnist_test(), 2, tmp.path());
     let out = run(&["predict", "--model", &p(&model), &p(&digit)]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("not on MNIST's handwritten digits"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not on MNIST's handwritten digits"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

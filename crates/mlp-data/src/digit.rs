@@ -89,9 +89,8 @@ impl Digit {
             input: input.to_owned(),
             reason,
         };
-        let format = image::guess_format(bytes).map_err(|_| {
-            not_an_image("its content is not PNG, JPEG, PNM or BMP".to_owned())
-        })?;
+        let format = image::guess_format(bytes)
+            .map_err(|_| not_an_image("its content is not PNG, JPEG, PNM or BMP".to_owned()))?;
         let (width, height) = image::io::Reader::with_format(Cursor::new(bytes), format)
             .into_dimensions()
             .map_err(|e| not_an_image(e.to_string()))?;
@@ -139,8 +138,8 @@ impl Digit {
             .iter()
             .map(|&v| (v * 255.0).round().clamp(0.0, 255.0) as u8)
             .collect();
-        let image = image::GrayImage::from_raw(SIDE as u32, SIDE as u32, bytes)
-            .expect("SIDE × SIDE bytes");
+        let image =
+            image::GrayImage::from_raw(SIDE as u32, SIDE as u32, bytes).expect("SIDE × SIDE bytes");
         let mut png = Vec::new();
         image
             .write_to(&mut Cursor::new(&mut png), image::ImageOutputFormat::Png)
@@ -195,7 +194,11 @@ fn check_buffer(
     input: &str,
 ) -> Result<()> {
     check_pixels(width, height, input)?;
-    if width.checked_mul(height).and_then(|n| n.checked_mul(channels)) != Some(len) {
+    if width
+        .checked_mul(height)
+        .and_then(|n| n.checked_mul(channels))
+        != Some(len)
+    {
         return Err(DataError::BadPixelBuffer {
             input: input.to_owned(),
             len,
@@ -274,7 +277,11 @@ fn crop_to_ink(grey: &Grey) -> Grey {
         }
     }
     let values = (y0..y1)
-        .flat_map(|y| grey.values[y * grey.width + x0..y * grey.width + x1].iter().copied())
+        .flat_map(|y| {
+            grey.values[y * grey.width + x0..y * grey.width + x1]
+                .iter()
+                .copied()
+        })
         .collect();
     Grey::new(x1 - x0, y1 - y0, values)
 }
@@ -321,7 +328,10 @@ fn resample(image: &Grey, width: usize, height: usize) -> Grey {
 fn centre(image: &Grey) -> Digit {
     let (mut mass, mut mx, mut my) = (0.0f64, 0.0f64, 0.0f64);
     for (i, &v) in image.values.iter().enumerate() {
-        let (x, y) = ((i % image.width) as f64 + 0.5, (i / image.width) as f64 + 0.5);
+        let (x, y) = (
+            (i % image.width) as f64 + 0.5,
+            (i / image.width) as f64 + 0.5,
+        );
         mass += f64::from(v);
         mx += f64::from(v) * x;
         my += f64::from(v) * y;
@@ -398,7 +408,10 @@ mod tests {
         // The centre of mass (10, 2.5) goes to within half a pixel of (14.5, 14.5).
         assert_eq!((x0, y0), (5, 12), "5 + 20 + 3 across, 12 + 5 + 11 down");
         let (cx, cy) = centre_of_mass(&digit);
-        assert!((cx - 14.5).abs() <= 0.5 && (cy - 14.5).abs() <= 0.5, "{cx} {cy}");
+        assert!(
+            (cx - 14.5).abs() <= 0.5 && (cy - 14.5).abs() <= 0.5,
+            "{cx} {cy}"
+        );
         // A uniform bar stays uniform: area averaging of whole pixels.
         assert!(digit.pixels().iter().all(|&v| v == 0.0 || v == 1.0));
     }
@@ -433,9 +446,15 @@ mod tests {
             .collect();
         let digit = Digit::from_grey(&framed, 60, 60, "T").unwrap();
         let (cx, cy) = centre_of_mass(&digit);
-        assert!((cx - 14.5).abs() <= 0.5 && (cy - 14.5).abs() <= 0.5, "{cx} {cy}");
+        assert!(
+            (cx - 14.5).abs() <= 0.5 && (cy - 14.5).abs() <= 0.5,
+            "{cx} {cy}"
+        );
         let (x0, _, x1, _) = ink_box(&digit);
-        assert!(x0 > 4 && x1 == x0 + BOX, "the box is pushed right: {x0}..{x1}");
+        assert!(
+            x0 > 4 && x1 == x0 + BOX,
+            "the box is pushed right: {x0}..{x1}"
+        );
     }
 
     #[test]
@@ -487,8 +506,14 @@ mod tests {
             (Digit::from_grey(&[], 100_000, 100_000, "huge"), "too large"),
             (Digit::from_bytes(b"", "nothing"), "empty"),
             (Digit::from_bytes(b"hello, world", "text"), "not an image"),
-            (Digit::from_bytes(b"\x89PNG\r\n\x1a\n\0\0", "cut.png"), "not an image"),
-            (Digit::from_bytes(b"P5 60000 60000 255\n\0", "big.pgm"), "too large"),
+            (
+                Digit::from_bytes(b"\x89PNG\r\n\x1a\n\0\0", "cut.png"),
+                "not an image",
+            ),
+            (
+                Digit::from_bytes(b"P5 60000 60000 255\n\0", "big.pgm"),
+                "too large",
+            ),
         ];
         for (result, expected) in cases {
             let err = result.expect_err(expected).to_string();

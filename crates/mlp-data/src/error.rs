@@ -282,7 +282,9 @@ pub enum DataError {
     },
 
     /// A pixel buffer whose length does not match the dimensions given with it.
-    #[error("{input}: {len} bytes cannot be a {width} × {height} image of {channels} byte(s) per pixel")]
+    #[error(
+        "{input}: {len} bytes cannot be a {width} × {height} image of {channels} byte(s) per pixel"
+    )]
     BadPixelBuffer {
         /// The buffer, as the caller named it.
         input: String,

@@ -63,24 +63,45 @@ fn round_trip(n: usize, render: impl Fn(&GrayImage) -> Digit) -> (f32, f32, f32)
 fn enlarged_exactly_and_inverted_comes_back_nearly_identical() {
     // Three times larger by pixel replication, dark on white paper, off-centre, as a PNG file.
     let (mean, worst, shift) = round_trip(200, |digit| {
-        let mut image = placed(digit, 84, imageops::FilterType::Nearest, (150, 110), (50, 5));
+        let mut image = placed(
+            digit,
+            84,
+            imageops::FilterType::Nearest,
+            (150, 110),
+            (50, 5),
+        );
         imageops::invert(&mut image);
         let mut png = Vec::new();
         image
-            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageOutputFormat::Png)
+            .write_to(
+                &mut std::io::Cursor::new(&mut png),
+                image::ImageOutputFormat::Png,
+            )
             .unwrap();
         Digit::from_bytes(&png, "enlarged.png").unwrap()
     });
     eprintln!("enlarged ×3: mean {mean:.4}, worst {worst:.4}, one-pixel shift {shift:.4}");
-    assert!(mean < 0.1 * shift, "mean distance {mean} vs a one-pixel shift's {shift}");
-    assert!(worst < shift, "worst distance {worst} vs a one-pixel shift's {shift}");
+    assert!(
+        mean < 0.1 * shift,
+        "mean distance {mean} vs a one-pixel shift's {shift}"
+    );
+    assert!(
+        worst < shift,
+        "worst distance {worst} vs a one-pixel shift's {shift}"
+    );
 }
 
 #[test]
 fn coloured_resampled_sizes_come_back_close() {
     // Blue ink on yellow paper, 2.5 times larger with bilinear filtering; and grey, smaller.
     let coloured = |digit: &GrayImage| {
-        let image = placed(digit, 70, imageops::FilterType::Triangle, (90, 120), (12, 30));
+        let image = placed(
+            digit,
+            70,
+            imageops::FilterType::Triangle,
+            (90, 120),
+            (12, 30),
+        );
         let (ink, paper) = ([20.0, 40.0, 160.0], [250.0, 235.0, 170.0]);
         let rgba = RgbaImage::from_fn(image.width(), image.height(), |x, y| {
             let t = f32::from(image.get_pixel(x, y)[0]) / 255.0;
@@ -93,7 +114,10 @@ fn coloured_resampled_sizes_come_back_close() {
     eprintln!("coloured ×2.5: mean {mean:.4}, worst {worst:.4}, one-pixel shift {shift:.4}");
     // Bilinear enlargement blurs the strokes' edges, which widens the ink's box a little, so the
     // digit comes back slightly smaller: still closer to the original than a one-pixel shift.
-    assert!(mean < 0.75 * shift, "mean distance {mean} vs a one-pixel shift's {shift}");
+    assert!(
+        mean < 0.75 * shift,
+        "mean distance {mean} vs a one-pixel shift's {shift}"
+    );
 
     let smaller = |digit: &GrayImage| {
         let image = placed(digit, 21, imageops::FilterType::Triangle, (30, 40), (2, 15));
@@ -101,6 +125,8 @@ fn coloured_resampled_sizes_come_back_close() {
     };
     let (mean, worst, shift) = round_trip(200, smaller);
     eprintln!("smaller ×0.75: mean {mean:.4}, worst {worst:.4}, one-pixel shift {shift:.4}");
-    assert!(mean < shift, "mean distance {mean} vs a one-pixel shift's {shift}");
+    assert!(
+        mean < shift,
+        "mean distance {mean} vs a one-pixel shift's {shift}"
+    );
 }
-
