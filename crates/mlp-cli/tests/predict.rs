@@ -345,3 +345,26 @@ fn committed_models_give_no_data_warning() {
     let expected = format!("error  {:.2} %", 100.0 * test_error);
     assert!(stdout(&out).contains(&expected), "{}", stdout(&out));
 }
+
+#[test]
+fn the_drawn_digits_of_the_readme_are_read_as_drawn() {
+    let dir = workspace().join("data/drawn");
+    let expected = [
+        ("four.pgm", 4),
+        ("seven.png", 7),
+        ("three.jpg", 3),
+        ("two.bmp", 2),
+    ];
+    let files: Vec<String> = expected
+        .iter()
+        .map(|(name, _)| dir.join(name).display().to_string())
+        .collect();
+    let model = deep_tuned().display().to_string();
+    let mut args = vec!["predict", "--model", &model, "--json"];
+    args.extend(files.iter().map(String::as_str));
+    let out = run(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for (line, (name, class)) in json_lines(&stdout(&out)).iter().zip(expected) {
+        assert_eq!(line["class"], class, "{name}: {line}");
+    }
+}
