@@ -7,6 +7,7 @@
 //!   files only, or the facts the report is rendered from, as JSON (see [`report`]).
 
 pub mod bench;
+pub mod digits;
 pub mod executor;
 pub mod experiments;
 pub mod figures;

@@ -7,10 +7,15 @@ use std::fmt::Write;
 /// The table printed by `count-params` for hidden sizes `hidden` between `inputs` and `classes`.
 pub fn run(hidden: &str, inputs: usize, classes: usize) -> Result<String> {
     let hidden = parse_sizes("hidden sizes", hidden)?;
-    let sizes = layer_sizes(inputs, &hidden, classes);
-    let count = mlp_core::count_params(&sizes)?;
+    table(&layer_sizes(inputs, &hidden, classes))
+}
+
+/// The per-layer table of the MLP with layer sizes `sizes` (inputs, hidden…, classes): `MLP 784-…`,
+/// one line per layer (`W` as rows x columns, `b`, parameters) and the total.
+pub fn table(sizes: &[usize]) -> Result<String> {
+    let count = mlp_core::count_params(sizes)?;
     let mut out = String::new();
-    writeln!(out, "MLP {}", dashed(&sizes)).unwrap();
+    writeln!(out, "MLP {}", dashed(sizes)).unwrap();
     writeln!(
         out,
         "{:<6} {:>16} {:>10} {:>14}",

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 /// Everything a command can fail with. Each maps to an exit code: 2 for a usage or input error
-/// (the user can fix the command line or the file), 1 for a runtime failure, 130 for an interruption.
+/// (the user can fix the command line or the file), 1 for a runtime failure, 3 when `predict`
+/// classified some images but not all, 130 for an interruption.
 #[derive(Debug, Error)]
 pub enum CliError {
     /// A command-line value that does not make sense.
@@ -52,6 +53,15 @@ pub enum CliError {
     /// The gradient check found a discrepancy above its threshold.
     #[error("gradient check failed: {0}")]
     GradCheckFailed(String),
+    /// Some of the images given to `predict` could not be classified (each was reported; the
+    /// others were classified).
+    #[error("{failed} of {total} images could not be classified")]
+    SomeImagesFailed {
+        /// Images that failed.
+        failed: usize,
+        /// Images given.
+        total: usize,
+    },
     /// The run was interrupted (Ctrl-C); what was finished has been saved.
     #[error("interrupted: {0}")]
     Interrupted(String),
@@ -65,6 +75,7 @@ impl CliError {
             Self::Io { .. } => 2,
             Self::Write { .. } | Self::Runtime(_) => 1,
             Self::Diverged(_) | Self::GradCheckFailed(_) => 1,
+            Self::SomeImagesFailed { .. } => 3,
             Self::Interrupted(_) => 130,
         }
     }

@@ -101,6 +101,11 @@ pub fn evaluate(mlp: &mut Mlp<f32>, set: &Dataset, buffers: &mut EvalBuffers) ->
 pub fn run(args: &Args) -> Result<()> {
     let mut model = model_file::load(&args.model)?;
     let mnist = data::load(args.data.as_deref())?;
+    if let Some(warning) =
+        model_file::other_data_warning(&args.model, model.dataset().as_ref(), &mnist.identity)
+    {
+        eprintln!("{warning}");
+    }
     let test = &mnist.test;
     let sizes = model.mlp.sizes();
     if sizes[0] != test.n_features() || *sizes.last().unwrap() != test.n_classes() {

@@ -1,12 +1,13 @@
 //! `mlp-cli`: count parameters, check gradients, train, evaluate and benchmark MLPs on MNIST.
 
+use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
-use mlp_cli::{bench, count_params, evaluate, gradcheck, train_command, CliError};
+use mlp_cli::{bench, count_params, evaluate, gradcheck, inspect, predict, train_command, CliError};
 use std::process::ExitCode;
 
 /// Multilayer perceptrons with hand-written back-propagation, on MNIST.
 #[derive(Debug, Parser)]
-#[command(name = "mlp-cli", version, about)]
+#[command(name = "mlp-cli", version, about, arg_required_else_help = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -41,6 +42,12 @@ enum Command {
     /// Time forward propagation of the 60 000 training images for a range of batch sizes.
     #[command(after_help = bench::EXAMPLES)]
     BenchForward(bench::Args),
+    /// Classify image files of handwritten digits (PNG, JPEG, PNM, BMP) with a saved model.
+    #[command(after_help = predict::EXAMPLES)]
+    Predict(predict::Args),
+    /// Describe a saved model: architecture, parameters, training configuration, final errors, data.
+    #[command(after_help = inspect::EXAMPLES)]
+    Inspect(inspect::Args),
 }
 
 fn run(command: Command) -> mlp_cli::Result<()> {
@@ -57,6 +64,8 @@ fn run(command: Command) -> mlp_cli::Result<()> {
         Command::Train(args) => train_command::run(&args),
         Command::Evaluate(args) => evaluate::run(&args),
         Command::BenchForward(args) => bench::run(&args),
+        Command::Predict(args) => predict::run(&args),
+        Command::Inspect(args) => inspect::run(&args),
     }
 }
 
@@ -67,6 +76,11 @@ fn main() -> ExitCode {
             // --help and --version.
             print!("{err}");
             return ExitCode::SUCCESS;
+        }
+        Err(err) if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // No arguments at all: the whole usage with the list of commands, as a usage error.
+            eprint!("{}", err.render());
+            return ExitCode::from(2);
         }
         Err(err) => {
             // One line: clap's first paragraph, which already starts with "error:".

@@ -6,9 +6,16 @@
 //! f32 — so `safetensors.torch.load_file` followed by `load_state_dict` reads it. The metadata
 //! records `sizes` and `activation`; loading checks every tensor's name, dtype and shape against it.
 //! A checkpoint adds the optimiser's velocities (`0.weight.velocity`, …) and its own metadata.
+//!
+//! A trained model also records the training configuration (`config`), its last epoch's losses and
+//! errors (`final`), and the data set it was trained on (`dataset`, the directory's name, and
+//! `dataset_fingerprint`, see [`mlp_data::identity`]), so that `evaluate` and `predict` can warn
+//! when given other data. Files written before these entries existed load as well: every entry but
+//! `sizes` and `activation` is optional.
 
 use crate::{CliError, Result};
 use mlp_core::{Activation, Layer, Mlp, Sgd};
+use mlp_data::DataIdentity;
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 use std::collections::{BTreeMap, HashMap};
@@ -18,6 +25,52 @@ use std::path::Path;
 pub const SIZES_KEY: &str = "sizes";
 /// Metadata key holding the hidden activation's name.
 pub const ACTIVATION_KEY: &str = "activation";
+
+/// Metadata key holding the name of the data set trained on (its directory's name).
+pub const DATASET_KEY: &str = "dataset";
+/// Metadata key holding the fingerprint of that data set's training labels.
+pub const DATASET_FINGERPRINT_KEY: &str = "dataset_fingerprint";
+/// Metadata key holding the last epoch's losses and errors, as JSON.
+pub const FINAL_KEY: &str = "final";
+
+/// The metadata entries recording the data set a model is trained on.
+pub fn dataset_entries(data: &DataIdentity) -> [(&'static str, String); 2] {
+    [
+        (DATASET_KEY, data.name.clone()),
+        (DATASET_FINGERPRINT_KEY, data.fingerprint.clone()),
+    ]
+}
+
+/// The metadata entry recording the last epoch's figures (a `train::EpochRecord`), without its
+/// timing, so that the same training gives the same bytes.
+pub fn final_entry(record: &impl serde::Serialize) -> (&'static str, String) {
+    let mut value = serde_json::to_value(record).expect("an epoch record serialises");
+    if let Some(fields) = value.as_object_mut() {
+        fields.remove("seconds");
+    }
+    (FINAL_KEY, value.to_string())
+}
+
+/// The warning to print when a model trained on `trained_on` is evaluated on `given`, if they
+/// differ; `None` when they are the same or the model does not say what it was trained on.
+pub fn other_data_warning(
+    model: &Path,
+    trained_on: Option<&DataIdentity>,
+    given: &DataIdentity,
+) -> Option<String> {
+    let trained_on = trained_on?;
+    (!trained_on.same_data(given)).then(|| {
+        format!(
+            "warning: {} was trained on {} ({}), not on the data given, {} ({}): its figures here \
+             measure it on data it has not learnt",
+            model.display(),
+            trained_on.name,
+            trained_on.fingerprint,
+            given.name,
+            given.fingerprint
+        )
+    })
+}
 
 /// The state-dict name of layer `l`'s weights or bias (`kind` is `weight` or `bias`): in
 /// `nn.Sequential`, linear layers and activations alternate, so linear layer `l` has index `2l`.
@@ -131,6 +184,16 @@ pub struct LoadedModel {
     pub velocity: Option<Vec<(faer::Mat<f32>, Vec<f32>)>>,
     /// Every metadata entry.
     pub metadata: HashMap<String, String>,
+}
+
+impl LoadedModel {
+    /// The data set the model was trained on, if its file records it.
+    pub fn dataset(&self) -> Option<DataIdentity> {
+        Some(DataIdentity {
+            name: self.metadata.get(DATASET_KEY)?.clone(),
+            fingerprint: self.metadata.get(DATASET_FINGERPRINT_KEY)?.clone(),
+        })
+    }
 }
 
 /// Reads a model (or checkpoint) file, checking names, dtypes and shapes against its metadata.

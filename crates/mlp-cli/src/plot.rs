@@ -213,8 +213,9 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-/// Registers the bundled font once per process.
-fn register_font() -> Result<()> {
+/// Registers the bundled font once per process, under the family name `sans-serif`; every drawing
+/// with text calls it first.
+pub fn register_font() -> Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let registered = *REGISTERED
         .get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_ok());

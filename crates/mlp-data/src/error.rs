@@ -237,6 +237,66 @@ pub enum DataError {
     /// A dataset with no samples or no features cannot be trained on.
     #[error("a dataset needs at least one sample and one feature")]
     EmptyDataset,
+
+    /// An input that is not an image of a format read here (PNG, JPEG, PNM, BMP), or whose
+    /// content cannot be decoded.
+    #[error("{input}: not an image: {reason}")]
+    NotAnImage {
+        /// The file or buffer, as the caller named it.
+        input: String,
+        /// The decoder's complaint.
+        reason: String,
+    },
+
+    /// An image of zero bytes or zero pixels.
+    #[error("{input}: the image is empty")]
+    EmptyImage {
+        /// The file or buffer, as the caller named it.
+        input: String,
+    },
+
+    /// An image in which nothing stands out from the background.
+    #[error(
+        "{input}: the image is blank: nothing stands out from the background \
+         (contrast {contrast:.2}, at least {} needed)",
+        crate::digit::MIN_CONTRAST
+    )]
+    BlankImage {
+        /// The file or buffer, as the caller named it.
+        input: String,
+        /// The brightest ink's height above the background, on a 0–1 scale.
+        contrast: f32,
+    },
+
+    /// An image over the size limit of [`crate::digit`].
+    #[error("{input}: the image is too large: {size} {unit}, the limit is {limit}")]
+    ImageTooLarge {
+        /// The file or buffer, as the caller named it.
+        input: String,
+        /// Its size.
+        size: u64,
+        /// The largest size accepted.
+        limit: u64,
+        /// What is counted: `bytes` or `pixels`.
+        unit: &'static str,
+    },
+
+    /// A pixel buffer whose length does not match the dimensions given with it.
+    #[error(
+        "{input}: {len} bytes cannot be a {width} × {height} image of {channels} byte(s) per pixel"
+    )]
+    BadPixelBuffer {
+        /// The buffer, as the caller named it.
+        input: String,
+        /// Its length in bytes.
+        len: usize,
+        /// The width given.
+        width: usize,
+        /// The height given.
+        height: usize,
+        /// Bytes per pixel (1 for grey, 4 for RGBA).
+        channels: usize,
+    },
 }
 
 /// The crate's result type: every fallible function returns it.

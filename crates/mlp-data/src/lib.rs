@@ -41,12 +41,16 @@
 
 pub mod batch;
 pub mod dataset;
+pub mod digit;
 pub mod error;
+pub mod identity;
 pub mod idx;
 pub mod mnist;
 
 pub use batch::{batches, epoch_order, n_batches, shuffle_into};
 pub use dataset::{one_hot_into, Dataset};
+pub use digit::Digit;
 pub use error::{DataError, Result};
+pub use identity::{DataIdentity, MNIST_FINGERPRINT};
 pub use idx::{parse_idx, read_idx, read_idx_from, IdxArray};
 pub use mnist::{default_data_dir, find_file, load_dir, load_pair, Mnist};

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::thread;
 
-use crate::{read_idx, DataError, Dataset, Result};
+use crate::{read_idx, DataError, DataIdentity, Dataset, Result};
 
 /// Training images file name (without `.gz`).
 pub const TRAIN_IMAGES: &str = "train-images-idx3-ubyte";
@@ -24,6 +24,8 @@ pub struct Mnist {
     pub train: Dataset,
     /// The 10 000 test samples (for MNIST).
     pub test: Dataset,
+    /// Which data set this is: the directory's name and a fingerprint of the training labels.
+    pub identity: DataIdentity,
 }
 
 /// Finds `name` in `dir`, preferring the plain file and falling back to `name.gz`.
@@ -73,8 +75,10 @@ pub fn load_dir(dir: &Path) -> Result<Mnist> {
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (train, test)
     });
+    let train = train?;
     Ok(Mnist {
-        train: train?,
+        identity: DataIdentity::of(dir, &train),
+        train,
         test: test?,
     })
 }

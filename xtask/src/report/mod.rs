@@ -114,6 +114,7 @@ pub fn run(args: &Args) -> Result<()> {
 pub fn generate(root: &Path) -> Result<()> {
     let results = Results::load(root)?;
     figures::draw_all(root, &results)?;
+    crate::digits::draw_all(root, &mlp_data::default_data_dir())?;
     let text = render(&results)?;
     std::fs::write(root.join(REPORT), text)?;
     println!("wrote {}", root.join(REPORT).display());

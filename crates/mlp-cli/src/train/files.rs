@@ -133,9 +133,23 @@ impl RunDir {
         read_config(&loaded.metadata).ok()
     }
 
-    /// Writes the trained model, with the run's configuration in its metadata.
-    pub fn write_model(&self, config: &TrainConfig, mlp: &Mlp<f32>) -> Result<()> {
-        let bytes = model_file::to_bytes(mlp, None, &[(CONFIG_KEY, config_json(config))])?;
+    /// Writes the trained model, with the run's configuration, the data set it was trained on and
+    /// its last epoch's figures in its metadata.
+    pub fn write_model(
+        &self,
+        config: &TrainConfig,
+        data: &mlp_data::DataIdentity,
+        last: &EpochRecord,
+        mlp: &Mlp<f32>,
+    ) -> Result<()> {
+        let [dataset, fingerprint] = model_file::dataset_entries(data);
+        let entries = [
+            (CONFIG_KEY, config_json(config)),
+            dataset,
+            fingerprint,
+            model_file::final_entry(last),
+        ];
+        let bytes = model_file::to_bytes(mlp, None, &entries)?;
         write_atomic(&self.path.join(MODEL), &bytes)
     }
 

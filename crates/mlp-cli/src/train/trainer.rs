@@ -112,6 +112,8 @@ pub struct Splits {
     pub val: Dataset,
     /// The test set, reported and never tuned on.
     pub test: Dataset,
+    /// The data set they come from, recorded in the model file.
+    pub data: mlp_data::DataIdentity,
 }
 
 impl Splits {
@@ -140,6 +142,7 @@ impl Splits {
             train,
             val,
             test: mnist.test.clone(),
+            data: mnist.identity.clone(),
         })
     }
 }
@@ -368,9 +371,10 @@ impl Trainer {
     /// Writes the model and summary.json, and removes the checkpoint.
     fn finish(self, wall: Instant) -> Result<Outcome> {
         let config = &self.config;
-        self.dir.write_model(config, &self.mlp)?;
-        let sizes = self.mlp.sizes();
         let last = self.curve.last().expect("epoch 0 is always there").clone();
+        self.dir
+            .write_model(config, &self.splits.data, &last, &self.mlp)?;
+        let sizes = self.mlp.sizes();
         let summary = Summary {
             config: config.clone(),
             n_params: mlp_core::count_params(&sizes)?.total,
