@@ -16,6 +16,7 @@
 pub mod benchmark;
 pub mod complexity;
 pub mod curves;
+pub mod digits;
 pub mod epochs;
 pub mod final_errors;
 pub mod gradient_sizes;
@@ -69,6 +70,8 @@ pub struct Facts {
     pub lr_batch: Option<lr_batch::LrBatch>,
     /// The number of epochs.
     pub epochs: epochs::Epochs,
+    /// The pictures of digits.
+    pub digits: digits::Digits,
     /// The validation search of the tuned settings.
     pub search: Option<search::Search>,
     /// The review question's parameter count.
@@ -90,6 +93,7 @@ pub fn facts(r: &Results) -> Result<Facts> {
         lr_batch: lr_batch::facts(r),
         epochs: epochs::facts(r),
         search: search::facts(r),
+        digits: digits::facts(r),
         review: setup::review()?,
         benchmark: benchmark::facts(r),
         reproduce: setup::reproduce(r),

@@ -41,6 +41,7 @@ pub const TEMPLATES: [(&str, &str); 13] = [
     ),
     ("epochs.md.j2", include_str!("../../templates/epochs.md.j2")),
     ("search.md.j2", include_str!("../../templates/search.md.j2")),
+    ("digits.md.j2", include_str!("../../templates/digits.md.j2")),
     ("review.md.j2", include_str!("../../templates/review.md.j2")),
     (
         "benchmark.md.j2",
