@@ -66,9 +66,10 @@ pub struct TestOutcome {
 pub struct FirstLayer {
     /// Its hidden units.
     pub units: usize,
-    /// The units (of a ReLU layer) whose input is negative on every test digit: they never fire, so they
-    /// take no part in the classification and their weights never moved far from their random
-    /// start (they look like noise in the picture).
+    /// The units (of a ReLU layer) whose input is negative on every test digit: they never fire,
+    /// so they take no part in the classification. They stopped firing during training and then
+    /// got no more gradient, so their weights still resemble their random start (they look like
+    /// noise in the picture), much more than those of any unit that fires (tested).
     pub silent: Vec<usize>,
 }
 
@@ -565,6 +566,58 @@ mod tests {
             .mistakes
             .iter()
             .all(|m| usize::from(m.label) != m.predicted && m.probability >= 0.1));
+    }
+
+    /// The cosine of the angle between two vectors.
+    fn cosine(a: &[f32], b: &[f32]) -> f64 {
+        let dot = |x: &[f32], y: &[f32]| {
+            x.iter()
+                .zip(y)
+                .map(|(&p, &q)| f64::from(p) * f64::from(q))
+                .sum::<f64>()
+        };
+        dot(a, b) / (dot(a, a) * dot(b, b)).sqrt()
+    }
+
+    #[test]
+    fn silent_units_kept_more_of_their_random_start() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../results");
+        let mnist = mlp_data::load_dir(&mlp_data::default_data_dir()).unwrap();
+        let path = root.join(SHALLOW_RUN).join(mlp_cli::train::files::MODEL);
+        let (grid, layer) = first_layer_weights(&path, &mnist.test).unwrap();
+        assert_eq!(grid.tiles.len(), layer.units);
+        assert!(!layer.silent.is_empty() && layer.silent.len() < layer.units / 2);
+        // The initial weights, drawn again from the run's seed.
+        let summary: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(path.with_file_name("summary.json")).unwrap(),
+        )
+        .unwrap();
+        let sizes: Vec<usize> = serde_json::from_value(summary["sizes"].clone()).unwrap();
+        let seed = summary["config"]["seed"].as_u64().unwrap();
+        let start = mlp_core::Mlp::<f32>::new(&sizes, mlp_core::Activation::Relu, seed).unwrap();
+        let trained = model_file::load(&path).unwrap();
+        let row = |mlp: &mlp_core::Mlp<f32>, unit: usize| -> Vec<f32> {
+            let w = mlp.layers()[0].weights();
+            (0..w.ncols()).map(|j| w[(unit, j)]).collect()
+        };
+        let (mut silent, mut active): (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
+        for unit in 0..layer.units {
+            let c = cosine(&row(&start, unit), &row(&trained.mlp, unit));
+            if layer.silent.contains(&unit) {
+                silent.push(c);
+            } else {
+                active.push(c);
+            }
+        }
+        silent.sort_by(f64::total_cmp);
+        active.sort_by(f64::total_cmp);
+        eprintln!("silent {silent:.3?}\nactive {active:.3?}");
+        // Every silent unit is nearer its random start than any unit that fires.
+        assert!(
+            silent[0] > active[active.len() - 1],
+            "{silent:?} {active:?}"
+        );
+        eprintln!("{} of {} units silent", layer.silent.len(), layer.units);
     }
 
     #[test]
