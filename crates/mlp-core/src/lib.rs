@@ -7,7 +7,13 @@
 //!
 //! **Entry points.** [`Mlp`] (with the practical work's `propagate`, `backpropagate`,
 //! `gradient_weights`, `gradient_bias`, `update_params`), [`Layer`], [`Softmax`], [`Sgd`],
-//! [`count_params`]. Generic over `f32` (to train) and `f64` (to verify): see [`Float`].
+//! [`count_params`], and [`gradcheck::check_gradients`]. Generic over `f32` (to train) and `f64`
+//! (to verify): see [`Float`]. `examples/spirals.rs` trains a small net on a synthetic problem
+//! (`cargo run --release -p mlp-core --example spirals`).
+//!
+//! **Reading the math.** [`Mlp::propagate`] and [`Mlp::backpropagate`] (`mlp.rs`) run the layers;
+//! each equation of a layer is written once in `layer.rs`. How the work is split between threads
+//! is decided once per batch in `plan.rs` and carried out by `kernels/` and [`par`].
 //!
 //! This crate does no I/O: reading data and writing models belong to `mlp-data` and `mlp-cli`.
 //!
@@ -29,6 +35,7 @@ mod optim;
 pub mod par;
 mod params;
 mod plan;
+mod predict;
 mod scalar;
 mod softmax;
 

@@ -72,6 +72,18 @@ impl InputId {
 impl<T: Float> Mlp<T> {
     /// A network with the given layer sizes (inputs, hidden…, classes), `activation` on every
     /// hidden layer, and weights drawn from a ChaCha8 generator seeded with `seed`.
+    ///
+    /// ```
+    /// use mlp_core::{Activation, Mlp};
+    ///
+    /// // The practical work's shallow net: 784 inputs, 150 sigmoid units, 10 classes.
+    /// let mlp = Mlp::<f32>::new(&[784, 150, 10], Activation::Sigmoid, 1)?;
+    /// assert_eq!(mlp.sizes(), [784, 150, 10]);
+    /// // The last layer computes the logits: no activation before the softmax.
+    /// assert_eq!(mlp.layers()[1].activation(), Activation::Identity);
+    /// assert!(Mlp::<f32>::new(&[784], Activation::Sigmoid, 1).is_err());
+    /// # Ok::<(), mlp_core::MlpError>(())
+    /// ```
     pub fn new(sizes: &[usize], activation: Activation, seed: u64) -> Result<Self> {
         validate_sizes(sizes)?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -155,6 +167,19 @@ impl<T: Float> Mlp<T> {
     /// `(n_classes, m)` and keeps every layer's activations for [`Mlp::backpropagate`].
     ///
     /// NaN inputs give NaN outputs.
+    ///
+    /// ```
+    /// use faer::Mat;
+    /// use mlp_core::{Activation, Mlp};
+    ///
+    /// let mut mlp = Mlp::<f64>::new(&[3, 5, 4], Activation::Tanh, 0)?;
+    /// let x = Mat::from_fn(3, 2, |i, j| (i + j) as f64); // two samples, as columns
+    /// let p = mlp.propagate(x.as_ref())?;
+    /// assert_eq!(p.shape(), (4, 2));
+    /// let total: f64 = (0..4).map(|i| p[(i, 1)]).sum();
+    /// assert!((total - 1.0).abs() < 1e-12); // each column is a probability distribution
+    /// # Ok::<(), mlp_core::MlpError>(())
+    /// ```
     pub fn propagate(&mut self, x: MatRef<'_, T>) -> Result<MatRef<'_, T>> {
         let m = x.ncols();
         check_shape(
@@ -213,6 +238,29 @@ impl<T: Float> Mlp<T> {
     /// going down with `Δ_{l−1} = (W_lᵀ·Δ_l) ⊙ f'(A_{l−1})`, and the gradients `∂L/∂W_l = Δ_l·A_{l−1}ᵀ`,
     /// `∂L/∂b_l = Δ_l·1`. `x` must be the batch given to [`Mlp::propagate`]: the first layer's weight
     /// gradient needs it, and the network does not copy it.
+    ///
+    /// ```
+    /// use faer::Mat;
+    /// use mlp_core::{Activation, Mlp};
+    ///
+    /// let mut mlp = Mlp::<f64>::new(&[2, 3, 2], Activation::Sigmoid, 0)?;
+    /// let x = Mat::from_fn(2, 1, |i, _| i as f64 + 0.5);
+    /// let y = Mat::from_fn(2, 1, |i, _| if i == 0 { 1.0 } else { 0.0 });
+    /// mlp.propagate(x.as_ref())?;
+    /// mlp.backpropagate(x.as_ref(), y.as_ref())?;
+    /// let analytic = mlp.gradient_weights(0)?[(1, 0)];
+    ///
+    /// // The same derivative as a central difference of the loss.
+    /// let (w, h) = (mlp.layers()[0].weights()[(1, 0)], 1e-6);
+    /// let mut loss_at = |w: f64| -> mlp_core::Result<f64> {
+    ///     mlp.layers_mut()[0].weights_mut()[(1, 0)] = w;
+    ///     mlp.propagate(x.as_ref())?;
+    ///     mlp.loss(y.as_ref())
+    /// };
+    /// let numeric = (loss_at(w + h)? - loss_at(w - h)?) / (2.0 * h);
+    /// assert!((analytic - numeric).abs() < 1e-8);
+    /// # Ok::<(), mlp_core::MlpError>(())
+    /// ```
     pub fn backpropagate(&mut self, x: MatRef<'_, T>, targets: MatRef<'_, T>) -> Result<()> {
         let m = self.batch_size()?;
         if self.last_input != Some(InputId::of(x)) {
@@ -242,6 +290,20 @@ impl<T: Float> Mlp<T> {
     }
 
     /// `∂L/∂W` of layer `layer` (0 = the input side) from the last back-propagation.
+    ///
+    /// ```
+    /// use faer::Mat;
+    /// use mlp_core::{Activation, Mlp};
+    ///
+    /// let mut mlp = Mlp::<f64>::new(&[4, 3, 2], Activation::Relu, 0)?;
+    /// let (x, y) = (Mat::<f64>::ones(4, 5), Mat::from_fn(2, 5, |i, _| i as f64));
+    /// mlp.propagate(x.as_ref())?;
+    /// mlp.backpropagate(x.as_ref(), y.as_ref())?;
+    /// assert_eq!(mlp.gradient_weights(0)?.shape(), (3, 4)); // shaped like W₀
+    /// assert_eq!(mlp.gradient_bias(1)?.len(), 2);
+    /// assert!(mlp.gradient_weights(2).is_err()); // two layers: 0 and 1
+    /// # Ok::<(), mlp_core::MlpError>(())
+    /// ```
     pub fn gradient_weights(&self, layer: usize) -> Result<MatRef<'_, T>> {
         Ok(self.layer(layer)?.gradient_weights())
     }
@@ -252,6 +314,22 @@ impl<T: Float> Mlp<T> {
     }
 
     /// One plain SGD step on every parameter: `θ ← θ − learning_rate · ∂L/∂θ`.
+    ///
+    /// ```
+    /// use faer::Mat;
+    /// use mlp_core::{Activation, Mlp};
+    ///
+    /// let mut mlp = Mlp::<f64>::new(&[2, 4, 2], Activation::Tanh, 3)?;
+    /// let x = Mat::from_fn(2, 4, |i, j| if i == j % 2 { 1.0 } else { -1.0 });
+    /// let y = Mat::from_fn(2, 4, |i, j| if i == j % 2 { 1.0 } else { 0.0 });
+    /// mlp.propagate(x.as_ref())?;
+    /// let before = mlp.loss(y.as_ref())?;
+    /// mlp.backpropagate(x.as_ref(), y.as_ref())?;
+    /// mlp.update_params(0.1)?; // one small step against the gradient
+    /// mlp.propagate(x.as_ref())?;
+    /// assert!(mlp.loss(y.as_ref())? < before);
+    /// # Ok::<(), mlp_core::MlpError>(())
+    /// ```
     pub fn update_params(&mut self, learning_rate: f64) -> Result<()> {
         if !(learning_rate.is_finite() && learning_rate > 0.0) {
             return Err(MlpError::InvalidHyperParameter {
@@ -265,69 +343,6 @@ impl<T: Float> Mlp<T> {
             crate::optim::sgd_step(layer, lr, self.plan.layer(l));
         }
         Ok(())
-    }
-
-    /// The predicted class (arg-max of the probabilities) of every sample of the last forward pass,
-    /// written into `classes` (length m).
-    pub fn predictions_into(&self, classes: &mut [usize]) -> Result<()> {
-        let p = self.probabilities()?;
-        check_shape(
-            || "predictions buffer".into(),
-            (p.ncols(), 1),
-            (classes.len(), 1),
-        )?;
-        for (j, class) in classes.iter_mut().enumerate() {
-            let column = p.col(j);
-            let mut best = 0;
-            for i in 1..column.nrows() {
-                if column[i] > column[best] {
-                    best = i;
-                }
-            }
-            *class = best;
-        }
-        Ok(())
-    }
-
-    /// The predicted class of every sample of `x` `(n_inputs, m)`.
-    pub fn predict(&mut self, x: MatRef<'_, T>) -> Result<Vec<usize>> {
-        self.propagate(x)?;
-        let mut classes = vec![0; x.ncols()];
-        self.predictions_into(&mut classes)?;
-        Ok(classes)
-    }
-
-    /// The fraction of samples of `x` whose predicted class differs from `labels`.
-    pub fn error_rate<L: Copy + Into<usize>>(
-        &mut self,
-        x: MatRef<'_, T>,
-        labels: &[L],
-    ) -> Result<f64> {
-        check_shape(
-            || "error_rate labels".into(),
-            (x.ncols(), 1),
-            (labels.len(), 1),
-        )?;
-        let n_classes = self.n_classes();
-        if let Some((index, label)) = labels
-            .iter()
-            .map(|&l| l.into())
-            .enumerate()
-            .find(|&(_, l)| l >= n_classes)
-        {
-            return Err(MlpError::LabelOutOfRange {
-                index,
-                label,
-                n_classes,
-            });
-        }
-        let predicted = self.predict(x)?;
-        let wrong = predicted
-            .iter()
-            .zip(labels)
-            .filter(|&(&p, &l)| p != l.into())
-            .count();
-        Ok(wrong as f64 / labels.len() as f64)
     }
 
     /// How the last batch's work on layer `layer` is split (everything sequential before the first

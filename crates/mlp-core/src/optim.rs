@@ -11,6 +11,25 @@ use faer::{Mat, MatMut, MatRef};
 ///
 /// Weight decay applies to weights only, not biases: shrinking a bias does not regularise the
 /// function and only slows its fit. Velocities are allocated once, at construction.
+///
+/// ```
+/// use faer::Mat;
+/// use mlp_core::{Activation, Mlp, Sgd};
+///
+/// let mut mlp = Mlp::<f64>::new(&[2, 4, 2], Activation::Relu, 0)?;
+/// let mut sgd = Sgd::new(&mlp, 0.9, 1e-4)?; // momentum 0.9, weight decay 1e-4
+/// let x = Mat::from_fn(2, 8, |i, j| if i == j % 2 { 1.0 } else { -1.0 });
+/// let y = Mat::from_fn(2, 8, |i, j| if i == j % 2 { 1.0 } else { 0.0 });
+/// let mut losses = Vec::new();
+/// for _ in 0..30 {
+///     mlp.propagate(x.as_ref())?;
+///     losses.push(mlp.loss(y.as_ref())?);
+///     mlp.backpropagate(x.as_ref(), y.as_ref())?;
+///     sgd.step(&mut mlp, 0.1)?;
+/// }
+/// assert!(losses[29] < losses[0] / 2.0);
+/// # Ok::<(), mlp_core::MlpError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Sgd<T> {
     momentum: f64,

@@ -6,21 +6,7 @@
 //! numeric side, so a wrong backward pass cannot hide behind itself.
 //!
 //! The check is a client of the network like any other: it uses only [`Mlp`]'s public API (sets a
-//! parameter through [`Mlp::layers_mut`], propagates, reads [`Mlp::loss`] and [`Mlp::logits`]).
-//!
-//! ```
-//! use faer::Mat;
-//! use mlp_core::gradcheck::{check_gradients, ParamSelection};
-//! use mlp_core::{Activation, Mlp};
-//!
-//! let mut mlp = Mlp::<f64>::new(&[4, 5, 3], Activation::Tanh, 7)?;
-//! let x = Mat::from_fn(4, 2, |i, j| (i as f64 - j as f64) / 3.0);
-//! let y = Mat::from_fn(3, 2, |i, j| if i == j { 1.0 } else { 0.0 });
-//! let report = check_gradients(&mut mlp, x.as_ref(), y.as_ref(), ParamSelection::All, 0)?;
-//! assert_eq!(report.checked, mlp.n_params());
-//! assert!(report.passed(), "{:?}", report.worst);
-//! # Ok::<(), mlp_core::MlpError>(())
-//! ```
+//! parameter through [`Mlp::layers_mut`], propagates, reads [`Mlp::loss`] and [`Mlp::logits`]). [`check_gradients`] is the entry point.
 
 mod compare;
 mod params;
@@ -133,6 +119,20 @@ pub fn backprop_gradients(
 /// Runs [`backprop_gradients`] and then [`check_gradients_against`]. `seed` draws the parameters of
 /// [`ParamSelection::PerLayer`] and is ignored otherwise. Every perturbed parameter is restored to its
 /// exact value, and the network is left holding the forward pass of `x`.
+///
+/// ```
+/// use faer::Mat;
+/// use mlp_core::gradcheck::{check_gradients, ParamSelection};
+/// use mlp_core::{Activation, Mlp};
+///
+/// let mut mlp = Mlp::<f64>::new(&[4, 5, 3], Activation::Tanh, 7)?;
+/// let x = Mat::from_fn(4, 2, |i, j| (i as f64 - j as f64) / 3.0);
+/// let y = Mat::from_fn(3, 2, |i, j| if i == j { 1.0 } else { 0.0 });
+/// let report = check_gradients(&mut mlp, x.as_ref(), y.as_ref(), ParamSelection::All, 0)?;
+/// assert_eq!(report.checked, mlp.n_params());
+/// assert!(report.passed(), "{:?}", report.worst);
+/// # Ok::<(), mlp_core::MlpError>(())
+/// ```
 pub fn check_gradients(
     mlp: &mut Mlp<f64>,
     x: MatRef<'_, f64>,
