@@ -2,7 +2,9 @@
 
 use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
-use mlp_cli::{bench, count_params, evaluate, gradcheck, inspect, predict, train_command, CliError};
+use mlp_cli::{
+    bench, count_params, evaluate, gradcheck, inspect, predict, train_command, CliError,
+};
 use std::process::ExitCode;
 
 /// Multilayer perceptrons with hand-written back-propagation, on MNIST.

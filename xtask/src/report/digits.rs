@@ -85,6 +85,9 @@ mod tests {
                 weights: WEIGHTS
             })
         );
-        assert_eq!(facts.deep.map(|d| (d.run, d.confusion)), Some((DEEP_RUN, CONFUSION)));
+        assert_eq!(
+            facts.deep.map(|d| (d.run, d.confusion)),
+            Some((DEEP_RUN, CONFUSION))
+        );
     }
 }

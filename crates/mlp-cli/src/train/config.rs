@@ -130,7 +130,7 @@ impl fmt::Display for TrainConfig {
                 self.lr, self.batch_size, self.momentum, self.weight_decay, self.epochs
             );
         }
-        write!(f, "hidden {}, {}", dashed(&self.hidden), self.settings())?;
+        write!(f, "hidden {} {}", dashed(&self.hidden), self.settings())?;
         write!(
             f,
             ", {} epochs, seed {}, val {}",
@@ -268,7 +268,7 @@ mod tests {
         };
         assert_eq!(
             config.to_string(),
-            "hidden 150-200-150-50 sigmoid, lr 0.1 constant, batch 64, weight decay 0.0001, \
+            "hidden 150-200-150-50 sigmoid, lr 0.1 constant, batch 64, plain SGD, weight decay 0.0001, \
              10 epochs, seed 0, val 10000, train limit 5000"
         );
         // The name of a committed search directory (results/search/deep-tuned/).
