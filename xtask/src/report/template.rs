@@ -18,7 +18,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 pub const MAIN: &str = "report.md.j2";
 
 /// Every template, by the name the others include it with.
-pub const TEMPLATES: [(&str, &str); 13] = [
+pub const TEMPLATES: [(&str, &str); 14] = [
     (MAIN, include_str!("../../templates/report.md.j2")),
     ("macros.md.j2", include_str!("../../templates/macros.md.j2")),
     ("setup.md.j2", include_str!("../../templates/setup.md.j2")),
