@@ -128,10 +128,10 @@ impl Tape {
         self.push(Matrix::from_fn(1, 1, |_, _| total), Op::Sum(a.0))
     }
 
-    /// Mean over the m columns j of −log softmax(logits[:, j])[labels[j]], as a 1×1 matrix.
+    /// Mean over the m columns j of `−log softmax(logits[:, j])[labels[j]]`, as a 1×1 matrix.
     ///
     /// Computed stably: with μ the column max, log-sum-exp = μ + ln Σ_i e^(l_i − μ), and the
-    /// column's loss is log-sum-exp − l[label]. Needs one label per column, each < logits.rows.
+    /// column's loss is `log-sum-exp − l[label]`. Needs one label per column, each < `logits.rows`.
     pub fn softmax_cross_entropy(&mut self, logits: Var, labels: &[usize]) -> Result<Var> {
         let l = self.value(logits);
         let (classes, m) = l.shape();
