@@ -69,7 +69,7 @@
       this.field = field ?? null;
     }
   }
-  const OFFLINE = 'Cannot reach the explorer\'s server. Is `mlp-cli serve` still running?';
+  const OFFLINE = 'Cannot reach the explorer\'s server. Is “mlp-cli serve” still running?';
 
   async function api(path, options = {}) {
     let response;
@@ -274,7 +274,7 @@
     stroke.points.push(point);
   }
   function beginPadStroke(event) {
-    if (event.button !== undefined && event.button > 0) return;
+    if (event.button > 0 || (stroke && stroke.id !== event.pointerId)) return; // one finger or pen at a time
     event.preventDefault();
     pad.setPointerCapture(event.pointerId);
     if (source.kind !== 'drawing') setSource({ kind: 'drawing' });
@@ -415,17 +415,17 @@
         : 'Draw a digit to see the layers light up.' }));
       return;
     }
-    if (layerViews.length !== lastActivations.length || layerViews.some((v, l) => v.n !== lastActivations[l].length)) {
+    const activation = (currentModel() || {}).activation || '';
+    if (layerViews.length !== lastActivations.length || layerViews.some((v, l) => v.n !== lastActivations[l].length || v.activation !== activation)) {
       layerViews.length = 0;
       container.replaceChildren();
-      const activation = (currentModel() || {}).activation || '';
       lastActivations.forEach((units, l) => {
         const canvas = el('canvas', { class: l === 0 ? 'clickable' : null, role: 'img' });
         const readout = el('div', { class: 'layer-readout', text: ' ' });
         const head = el('div', { class: 'layer-head' },
           el('span', {}, el('b', { text: `Layer ${l + 1}` }), ` · ${units.length} units · ${activation}`),
           el('span', { class: 'muted layer-range' }));
-        const view = { root: el('div', { class: 'layer' }, head, canvas, readout), canvas, readout, head, n: units.length, layer: l };
+        const view = { root: el('div', { class: 'layer' }, head, canvas, readout), canvas, readout, head, n: units.length, layer: l, activation };
         if (l === 0) {
           canvas.tabIndex = 0;
           canvas.setAttribute('aria-label', 'Layer 1 units: click one, or use the arrow keys, to see its incoming weights');
@@ -797,7 +797,7 @@
     }
     const body = $('#runs-table tbody');
     if (shown.length === 0) {
-      body.replaceChildren(el('tr', {}, el('td', { colspan: 14, class: 'muted', text: runs.length ? 'No run matches the filter.' : 'No runs found under the runs folder.' })));
+      body.replaceChildren(el('tr', {}, el('td', { colspan: 15, class: 'muted', text: runs.length ? 'No run matches the filter.' : 'No runs found under the runs folder.' })));
       return;
     }
     body.replaceChildren(...shown.map((run) => {
@@ -818,6 +818,7 @@
         el('td', { class: 'num', text: num(c.weight_decay) }),
         el('td', { text: c.lr_schedule ?? '—' }),
         el('td', { class: 'num', text: c.seed ?? '—' }),
+        el('td', { class: 'num', text: c.train_limit === null || c.train_limit === undefined ? 'all' : String(c.train_limit) }),
         el('td', { class: 'num', text: epochs }),
         el('td', { class: 'num', text: errorPercent(last.train_error) }),
         el('td', { class: 'num', text: errorPercent(last.val_error) }),
@@ -1012,7 +1013,7 @@
     training.running = true;
     training.run = run;
     training.config = config || training.config;
-    training.epochs = (config && config.epochs) || training.epochs;
+    training.epochs = (config && config.epochs) || (same ? training.epochs : null);
     if (!same || curve.length) training.curve = curve.slice();
     training.progress = null;
     $('#train-done').hidden = true;
