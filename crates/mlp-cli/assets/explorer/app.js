@@ -111,7 +111,7 @@
   function report(error, target, retry) {
     const message = error instanceof ApiError ? error.message : 'Unexpected error: ' + error.message;
     if (target) target.textContent = message;
-    if (!(error instanceof ApiError) || error.status === 0) showBanner(message, retry);
+    if (!(error instanceof ApiError) || error.status === 0 || error.status >= 500) showBanner(message, retry);
     if (!(error instanceof ApiError)) console.warn(error);
   }
 
@@ -140,6 +140,11 @@
     return palette.neutral.map((n, i) => Math.round(n + (end[i] - n) * a));
   }
   const css = ([r, g, b]) => `rgb(${r},${g},${b})`;
+  function divergingGradient() {
+    const stops = [];
+    for (let i = -8; i <= 8; i++) stops.push(css(diverging(i / 8)));
+    return `linear-gradient(to right, ${stops.join(', ')})`;
+  }
 
   /** Paints 784 values in [0, 1] (1 = ink) as white on black into a 28×28 canvas. */
   function paintInput(canvas, input) {
@@ -192,11 +197,12 @@
     try {
       models = await api('/api/models');
     } catch (error) {
-      $('#model-info').textContent = error.message;
-      report(error, null, () => loadModels(preferred));
+      if (!models.length) modelSelect.replaceChildren(el('option', { value: '', text: 'Models unavailable' }));
+      report(error, $('#model-info'), () => loadModels(preferred));
       return;
     }
-    modelSelect.replaceChildren(...models.map((m) => el('option', {
+    if (!models.length) modelSelect.replaceChildren(el('option', { value: '', text: 'No model yet' }));
+    else modelSelect.replaceChildren(...models.map((m) => el('option', {
       value: m.id,
       text: `${m.id} · ${sizesText(m.sizes.slice(1, -1))} ${m.activation}${m.test_error === null || m.test_error === undefined ? '' : ' · ' + errorPercent(m.test_error)}`,
     })));
@@ -337,7 +343,11 @@
     predictor.timer = null;
     if (!predictor.wanted) return;
     predictor.wanted = false;
-    if (!modelId || source.kind === 'empty') return;
+    if (source.kind === 'empty') return;
+    if (!modelId) {
+      $('#draw-error').textContent = 'No model to predict with yet: train one in the Train tab.';
+      return;
+    }
     const generation = sourceGeneration;
     const body = source.kind === 'test' ? { model: modelId, input: source.input } : { model: modelId, drawing: drawingBody() };
     predictor.inFlight = true;
@@ -533,9 +543,7 @@
     $('#weights-title').textContent = `Layer 1, unit ${answer.unit}`;
     $('#weights-min').textContent = num(-bound, 3);
     $('#weights-max').textContent = '+' + num(bound, 3);
-    const stops = [];
-    for (let t = -1; t <= 1.0001; t += 0.125) stops.push(css(diverging(t)));
-    $('#weights-bar').style.background = `linear-gradient(to right, ${stops.join(', ')})`;
+    $('#weights-bar').style.background = divergingGradient();
     $('#weights-panel').hidden = false;
     lastWeights = answer;
   }
@@ -599,7 +607,11 @@
           type: 'button', class: 'mistake',
           title: `Test image #${m.index}`,
           'aria-label': `Test image ${m.index}: a ${m.label} taken for a ${m.predicted} with ${percent(m.probability, 0)}`,
-          onclick: () => loadTestInput(m),
+          onclick: () => {
+            loadTestInput(m);
+            const smooth = !matchMedia('(prefers-reduced-motion: reduce)').matches;
+            $('.out-card').scrollIntoView({ block: 'nearest', behavior: smooth ? 'smooth' : 'auto' });
+          },
         }, thumb, el('span', {}, `${m.label} → `, el('b', { text: String(m.predicted) }), ` · ${percent(m.probability, 0)}`));
       }));
     } catch (error) {
@@ -687,8 +699,9 @@
 
     // Crosshair with the values of every series at the nearest epoch.
     const cross = svg('line', { class: 'cross', y1: margin.top, y2: margin.top + innerH, visibility: 'hidden' });
+    const dots = series.map((s) => svg('circle', { r: 3.5, fill: s.color, class: 'hover-dot', visibility: 'hidden' }));
     const hit = svg('rect', { x: margin.left, y: margin.top, width: innerW, height: innerH, fill: 'transparent' });
-    root.append(cross, hit);
+    root.append(cross, ...dots, hit);
     const tip = el('div', { class: 'tip', hidden: true });
     container.append(tip);
     const epochs = [...new Set(xs)].sort((a, b) => a - b);
@@ -700,8 +713,11 @@
       cross.setAttribute('x1', sx(x));
       cross.setAttribute('x2', sx(x));
       cross.setAttribute('visibility', 'visible');
-      const rows = series.map((s) => {
+      const rows = series.map((s, i) => {
         const found = s.values.find(([vx]) => vx === x);
+        const visible = found && Number.isFinite(found[1]) && found[1] > 0;
+        dots[i].setAttribute('visibility', visible ? 'visible' : 'hidden');
+        if (visible) { dots[i].setAttribute('cx', sx(x)); dots[i].setAttribute('cy', sy(found[1])); }
         return el('tr', {}, el('td', {}, el('i', { class: 'sw', style: `background:${s.color}` }), ' ' + s.label), el('td', { text: found ? format(found[1]) : '—' }));
       });
       tip.replaceChildren(el('div', { class: 'head', text: `epoch ${x}` }), el('table', {}, el('tbody', {}, ...rows)));
@@ -713,7 +729,10 @@
     };
     hit.addEventListener('pointermove', move);
     hit.addEventListener('pointerdown', move);
-    hit.addEventListener('pointerleave', () => { tip.hidden = true; cross.setAttribute('visibility', 'hidden'); });
+    hit.addEventListener('pointerleave', () => {
+      tip.hidden = true;
+      for (const mark of [cross, ...dots]) mark.setAttribute('visibility', 'hidden');
+    });
   }
 
   function niceStep(raw) {
@@ -1163,11 +1182,13 @@
   window.addEventListener('resize', rerender);
   matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => {
     readPalette();
+    $('#layers-bar').style.background = divergingGradient();
     rerender();
     if (lastWeights && !$('#weights-panel').hidden) showWeights(lastWeights);
   });
 
   readPalette();
+  $('#layers-bar').style.background = divergingGradient();
   clearPad();
   resetOutputs();
   restoreForm();
