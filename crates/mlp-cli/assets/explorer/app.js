@@ -173,7 +173,7 @@
     if (location.hash !== '#' + name) history.replaceState(null, '', '#' + name);
     if (name === 'runs' && !tabOpened.runs) { tabOpened.runs = true; loadRuns(); }
     if (name === 'runs') renderRunCharts();
-    if (name === 'train') renderTrainCharts();
+    if (name === 'train') { connectEvents(); renderTrainCharts(); }
     if (name === 'draw') renderLayers();
   }
   for (const tab of TABS) $('#tab-' + tab).addEventListener('click', () => showTab(tab));
@@ -224,6 +224,7 @@
     const error = model.test_error === null || model.test_error === undefined ? 'test error unknown' : 'test error ' + errorPercent(model.test_error);
     $('#model-info').textContent = `${sizesText(model.sizes)} · ${model.activation} · ${compactCount(model.n_params)} parameters · ${error}`;
     if (!changed) return;
+    if (!lastActivations) renderLayers(); // the placeholder names the new model's layers
     selectedUnit = null;
     $('#weights-panel').hidden = true;
     loadMistakes();
@@ -1101,10 +1102,13 @@
     if (tabOpened.runs) { curveCache.delete(event.run); loadRuns(); }
   }
 
-  // Server-sent events: EventSource reconnects by itself; when it gives up, we reconnect.
+  // Server-sent events: EventSource reconnects by itself; when it gives up, we reconnect. The stream is
+  // opened only once the Train view is shown or a training is known to run: an idle page holds no
+  // connection (browsers allow few per host, and a never-ending request keeps headless screenshots waiting).
   let events = null;
   let reconnectDelay = 1000;
-  function connectEvents() {
+  function connectEvents(force = false) {
+    if (events && !force) return;
     if (events) events.close();
     const conn = $('#train-conn');
     conn.textContent = 'connecting…';
@@ -1119,7 +1123,7 @@
       conn.textContent = 'reconnecting…';
       conn.className = 'conn small down';
       if (events.readyState === EventSource.CLOSED) {
-        setTimeout(connectEvents, reconnectDelay);
+        setTimeout(() => connectEvents(true), reconnectDelay);
         reconnectDelay = Math.min(reconnectDelay * 2, 15000);
       }
     });
@@ -1195,5 +1199,5 @@
   showTab(location.hash.slice(1) || 'draw');
   renderTraining();
   loadModels();
-  connectEvents();
+  api('/api/runs').then((list) => { if (list.some((run) => run.running)) connectEvents(); }, () => { /* shown by the other requests */ });
 })();
