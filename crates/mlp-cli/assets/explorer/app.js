@@ -234,7 +234,7 @@
 
   // ───────────────────────────── the pad ─────────────────────────────
   const pad = $('#pad');
-  const padCtx = pad.getContext('2d', { willReadFrequently: true });
+  const padCtx = pad.getContext('2d');
   const sendCanvas = el('canvas', { width: PAD_SEND_SIDE, height: PAD_SEND_SIDE });
   const sendCtx = sendCanvas.getContext('2d', { willReadFrequently: true });
   const BRUSH = pad.width / 12; // a stroke as thick as an MNIST digit's, relative to its box
@@ -457,7 +457,7 @@
 
   function paintLayer(view, units, width) {
     const n = units.length;
-    const cell = Math.max(3, Math.min(cellSize(n), Math.floor(width / Math.ceil(n / Math.ceil(n * cellSize(n) / width)))));
+    const cell = cellSize(n);
     const cols = Math.max(1, Math.min(n, Math.floor(width / cell)));
     const rows = Math.ceil(n / cols);
     const ratio = window.devicePixelRatio || 1;
@@ -646,8 +646,8 @@
     let lo = Math.log10(Math.min(...all.map(([, y]) => y)));
     let hi = Math.log10(Math.max(...all.map(([, y]) => y)));
     if (hi - lo < 0.3) { lo -= 0.15; hi += 0.15; }
-    const pad = (hi - lo) * 0.04;
-    lo -= pad; hi += pad;
+    const slack = (hi - lo) * 0.04;
+    lo -= slack; hi += slack;
     const sx = (x) => margin.left + ((x - x0) / (x1 - x0)) * innerW;
     const sy = (y) => margin.top + (1 - (Math.log10(y) - lo) / (hi - lo)) * innerH;
 
@@ -851,7 +851,7 @@
   for (const th of document.querySelectorAll('#runs-table th[data-key]')) {
     th.tabIndex = 0;
     const sortBy = () => {
-      runSort = { key: th.dataset.key, dir: runSort.key === th.dataset.key ? -runSort.dir : (th.classList.contains('num') ? 1 : 1) };
+      runSort = { key: th.dataset.key, dir: runSort.key === th.dataset.key ? -runSort.dir : 1 };
       renderRunsTable();
     };
     th.addEventListener('click', sortBy);
@@ -896,15 +896,11 @@
     if ($('#view-runs').hidden) return;
     const splits = shownSplits($('.series-toggles'));
     const ids = comparing.filter((id) => curveCache.has(id));
-    const legend = $('#runs-legend');
-    legend.replaceChildren(...ids.map((id, i) => el('span', {}, legendLine(i === 1), id)));
+    const names = ids.length > 1 ? ['A', 'B'] : [''];
+    $('#runs-legend').replaceChildren(...ids.map((id, i) => el('span', {}, names[i] ? names[i] + ': ' : '', legendLine(i === 1), id)));
     for (const [metric, target, format] of [['error', '#runs-error-chart', errorFormat], ['loss', '#runs-loss-chart', lossFormat]]) {
-      const series = ids.flatMap((id, i) => curveSeries(curveCache.get(id), metric, splits, ids.length > 1 ? (i === 0 ? 'A' : 'B') : '', i === 1));
+      const series = ids.flatMap((id, i) => curveSeries(curveCache.get(id), metric, splits, names[i], i === 1));
       lineChart($(target), series, { format, empty: ids.length ? 'Nothing to show: tick a split above' : 'Select a run in the table' });
-    }
-    if (ids.length > 1) {
-      legend.prepend(el('span', { text: 'A:' }));
-      legend.children[2].prepend('B: ');
     }
   }
 
