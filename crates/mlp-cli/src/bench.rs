@@ -12,7 +12,7 @@
 //! can split even small batches between the cores cheaply.
 
 use crate::plot::{save_grid_svg_and_png, thousands, LineChart, Series};
-use crate::spec::{check_network_size, parse_sizes};
+use crate::spec::{check_network_size, layer_sizes, parse_sizes};
 use crate::{data, CliError, Result};
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef};
@@ -129,7 +129,7 @@ impl Study {
         if args.threads == Some(0) {
             return Err(CliError::Usage("--threads must be at least 1".into()));
         }
-        check_network_size(&sizes(&hidden, 784, 10))?;
+        check_network_size(&layer_sizes(784, &hidden, 10))?;
         Ok(Self {
             hidden,
             batch_sizes,
@@ -272,20 +272,13 @@ pub fn run_study_with(study: &Study, train: &Dataset, print: impl FnMut(&str)) -
     }
 }
 
-fn sizes(hidden: &[usize], n_inputs: usize, n_classes: usize) -> Vec<usize> {
-    std::iter::once(n_inputs)
-        .chain(hidden.iter().copied())
-        .chain(std::iter::once(n_classes))
-        .collect()
-}
-
 fn measure<T: Float>(
     study: &Study,
     train: &Dataset,
     images: MatRef<'_, T>,
     mut print: impl FnMut(&str),
 ) -> Result<Report> {
-    let sizes = sizes(&study.hidden, train.n_features(), train.n_classes());
+    let sizes = layer_sizes(train.n_features(), &study.hidden, train.n_classes());
     let n_images = images.ncols();
     let flop_per_pass =
         2.0 * n_images as f64 * sizes.windows(2).map(|w| (w[0] * w[1]) as f64).sum::<f64>();
