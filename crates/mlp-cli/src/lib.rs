@@ -12,6 +12,7 @@ pub mod inspect;
 pub mod model_file;
 pub mod plot;
 pub mod predict;
+pub mod serve;
 pub mod spec;
 pub mod train;
 pub mod train_command;

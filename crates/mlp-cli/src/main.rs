@@ -3,7 +3,7 @@
 use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
 use mlp_cli::{
-    bench, count_params, evaluate, gradcheck, inspect, predict, train_command, CliError,
+    bench, count_params, evaluate, gradcheck, inspect, predict, serve, train_command, CliError,
 };
 use std::process::ExitCode;
 
@@ -50,6 +50,9 @@ enum Command {
     /// Describe a saved model: architecture, parameters, training configuration, final errors, data.
     #[command(after_help = inspect::EXAMPLES)]
     Inspect(inspect::Args),
+    /// Serve the explorer: draw digits for a model, compare runs, train live (a local web page).
+    #[command(after_help = serve::EXAMPLES)]
+    Serve(serve::Args),
 }
 
 fn run(command: Command) -> mlp_cli::Result<()> {
@@ -68,6 +71,7 @@ fn run(command: Command) -> mlp_cli::Result<()> {
         Command::BenchForward(args) => bench::run(&args),
         Command::Predict(args) => predict::run(&args),
         Command::Inspect(args) => inspect::run(&args),
+        Command::Serve(args) => serve::run(&args),
     }
 }
 
