@@ -4,7 +4,7 @@ mod common;
 
 use common::{run, stderr, stdout};
 use image::{imageops, GrayImage, Luma, Rgb, RgbImage};
-use mlp_data::{find_file, load_pair, Dataset};
+use mlp_data::Dataset;
 use std::path::{Path, PathBuf};
 
 /// The reported tuned deep net (`results/REPORT.md`), committed.
@@ -17,13 +17,7 @@ fn workspace() -> PathBuf {
 }
 
 fn mnist_test() -> Dataset {
-    let dir = mlp_data::default_data_dir();
-    load_pair(
-        &find_file(&dir, mlp_data::mnist::TEST_IMAGES).unwrap(),
-        &find_file(&dir, mlp_data::mnist::TEST_LABELS).unwrap(),
-        10,
-    )
-    .unwrap()
+    mlp_data::load_test_set(&mlp_data::default_data_dir()).unwrap()
 }
 
 /// Test digit `i` as an 8-bit grey image, white on black as stored.

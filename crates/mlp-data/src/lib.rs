@@ -53,4 +53,4 @@ pub use digit::Digit;
 pub use error::{DataError, Result};
 pub use identity::{DataIdentity, MNIST_FINGERPRINT};
 pub use idx::{parse_idx, read_idx, read_idx_from, IdxArray};
-pub use mnist::{default_data_dir, find_file, load_dir, load_pair, Mnist};
+pub use mnist::{default_data_dir, find_file, load_dir, load_pair, load_test_set, Mnist};

@@ -58,6 +58,14 @@ pub fn load_pair(images: &Path, labels: &Path, n_classes: usize) -> Result<Datas
     Dataset::from_idx(image_array, label_array, n_classes, images, labels)
 }
 
+/// Loads only the test set of an MNIST-layout directory, with 10 classes (when the training set
+/// is not needed, e.g. to look at test digits).
+pub fn load_test_set(dir: &Path) -> Result<Dataset> {
+    let images = find_file(dir, TEST_IMAGES)?;
+    let labels = find_file(dir, TEST_LABELS)?;
+    load_pair(&images, &labels, N_CLASSES)
+}
+
 /// Loads the train and test sets of an MNIST-layout directory, with 10 classes.
 ///
 /// All four files are located before any is read, so a missing one fails at once. The

@@ -3,16 +3,10 @@
 
 use image::{imageops, GrayImage, Luma, Rgba, RgbaImage};
 use mlp_data::digit::{Digit, SIDE};
-use mlp_data::{find_file, load_pair, Dataset};
+use mlp_data::Dataset;
 
 fn mnist_test() -> Dataset {
-    let dir = mlp_data::default_data_dir();
-    load_pair(
-        &find_file(&dir, mlp_data::mnist::TEST_IMAGES).unwrap(),
-        &find_file(&dir, mlp_data::mnist::TEST_LABELS).unwrap(),
-        10,
-    )
-    .unwrap()
+    mlp_data::load_test_set(&mlp_data::default_data_dir()).unwrap()
 }
 
 fn grey(test: &Dataset, i: usize) -> GrayImage {
