@@ -227,6 +227,27 @@ impl<T: Float> Mlp<T> {
         Ok(self.layers.last().expect("at least one layer").output(m))
     }
 
+    /// The outputs `A_l = f(W_l·A_(l−1) + b_l)` of layer `layer` in the last forward pass,
+    /// `(n_out, m)`: a hidden layer's activations, or the logits for the last layer. What a
+    /// visualisation shows of the network at work.
+    ///
+    /// ```
+    /// use faer::Mat;
+    /// use mlp_core::{Activation, Mlp};
+    ///
+    /// let mut mlp = Mlp::<f64>::new(&[3, 4, 2], Activation::Relu, 1)?;
+    /// mlp.propagate(Mat::from_fn(3, 5, |i, j| (i + j) as f64).as_ref())?;
+    /// let hidden = mlp.activations(0)?;
+    /// assert_eq!(hidden.shape(), (4, 5));
+    /// assert!((0..4).all(|i| (0..5).all(|j| hidden[(i, j)] >= 0.0))); // ReLU outputs
+    /// assert_eq!(mlp.activations(1)?, mlp.logits()?);
+    /// # Ok::<(), mlp_core::MlpError>(())
+    /// ```
+    pub fn activations(&self, layer: usize) -> Result<MatRef<'_, T>> {
+        let m = self.batch_size()?;
+        Ok(self.layer(layer)?.output(m))
+    }
+
     /// The mean cross-entropy of the last forward pass against one-hot `targets` `(n_classes, m)`.
     pub fn loss(&self, targets: MatRef<'_, T>) -> Result<T> {
         self.softmax.loss(self.logits()?, targets)

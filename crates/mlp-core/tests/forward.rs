@@ -42,6 +42,14 @@ fn forward_matches_hand_computation() {
         let z0 = 0.7 * h[0] - 0.8 * h[1] + 0.9 * h[2] + 0.05;
         let z1 = -h[0] + 1.1 * h[1] - 1.2 * h[2] - 0.05;
         let p0 = z0.exp() / (z0.exp() + z1.exp());
+        for (i, h) in h.into_iter().enumerate() {
+            assert!(
+                (mlp.activations(0).unwrap()[(i, j)] - h).abs() < 1e-15,
+                "hidden unit {i}"
+            );
+        }
+        assert!((mlp.logits().unwrap()[(0, j)] - z0).abs() < 1e-15);
+        assert!((mlp.activations(1).unwrap()[(1, j)] - z1).abs() < 1e-15);
         assert!(
             (p[(0, j)] - p0).abs() < 1e-15,
             "sample {j}: {} vs {p0}",
@@ -166,6 +174,7 @@ fn every_entry_point_checks_shapes() {
         Err(MlpError::EmptyBatch { .. })
     ));
     assert!(matches!(mlp.loss(y.as_ref()), Err(MlpError::NoForwardPass)));
+    assert!(matches!(mlp.activations(0), Err(MlpError::NoForwardPass)));
     assert!(matches!(
         mlp.backpropagate(x.as_ref(), y.as_ref()),
         Err(MlpError::NoForwardPass)
@@ -187,6 +196,10 @@ fn every_entry_point_checks_shapes() {
             index: 2,
             n_layers: 2
         })
+    ));
+    assert!(matches!(
+        mlp.activations(2),
+        Err(MlpError::NoSuchLayer { index: 2, .. })
     ));
     assert!(matches!(
         mlp.gradient_bias(9),

@@ -146,29 +146,28 @@ impl Model {
         &self.weights
     }
 
-    /// Runs `input` (one sample, `n_inputs` values) forward.
-    ///
-    /// The probabilities come from `Mlp::propagate`. mlp-core keeps the hidden activations of a
-    /// pass private, so they are recomputed here from the public weights, bias and activation of
-    /// each layer (`a = f(W·x + b)`, one plain loop per unit); a test checks that they lead to the
-    /// same probabilities.
+    /// Runs `input` (one sample, `n_inputs` values) forward: the probabilities and every hidden
+    /// layer's activations, read from the same pass.
     pub fn forward(&self, input: &[f32]) -> ApiResult<Forward> {
         let x = Mat::<f32>::from_fn(input.len(), 1, |i, _| input[i]);
-        let probabilities: Vec<f32> = {
-            let mut mlp = self
-                .mlp
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            let p = mlp
-                .propagate(x.as_ref())
-                .map_err(|e| ApiError::bad("input", e.to_string()))?;
-            (0..p.nrows()).map(|i| p[(i, 0)]).collect()
-        };
-        let prediction = argmax(&probabilities);
+        let mut mlp = self
+            .mlp
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let p = mlp
+            .propagate(x.as_ref())
+            .map_err(|e| ApiError::bad("input", e.to_string()))?;
+        let probabilities: Vec<f32> = (0..p.nrows()).map(|i| p[(i, 0)]).collect();
+        let activations = (0..mlp.layers().len() - 1)
+            .map(|l| {
+                let a = mlp.activations(l).expect("a layer of the pass just made");
+                (0..a.nrows()).map(|i| a[(i, 0)]).collect()
+            })
+            .collect();
         Ok(Forward {
+            prediction: argmax(&probabilities),
             probabilities,
-            prediction,
-            activations: hidden_activations(&self.weights, input),
+            activations,
         })
     }
 
@@ -180,24 +179,6 @@ impl Model {
         let found = Arc::new(find_mistakes(self.weights.clone(), test)?);
         Ok(Arc::clone(self.mistakes.get_or_init(|| found)))
     }
-}
-
-/// Every layer's output but the last (the logits), for one sample.
-pub fn hidden_activations(mlp: &Mlp<f32>, input: &[f32]) -> Vec<Vec<f32>> {
-    let layers = mlp.layers();
-    let mut out: Vec<Vec<f32>> = Vec::with_capacity(layers.len().saturating_sub(1));
-    for layer in &layers[..layers.len() - 1] {
-        let x: &[f32] = out.last().map_or(input, Vec::as_slice);
-        let (w, b) = (layer.weights(), layer.bias());
-        let a = (0..layer.n_out())
-            .map(|i| {
-                let z = (0..layer.n_in()).fold(b[i], |sum, j| sum + w[(i, j)] * x[j]);
-                layer.activation().apply(z)
-            })
-            .collect();
-        out.push(a);
-    }
-    out
 }
 
 fn argmax(values: &[f32]) -> usize {
@@ -289,13 +270,24 @@ mod tests {
     use mlp_core::Activation;
 
     #[test]
-    fn hidden_activations_lead_to_the_probabilities_of_propagate() {
-        let mut mlp = Mlp::<f32>::new(&[12, 7, 5, 3], Activation::Tanh, 3).unwrap();
+    fn the_activations_lead_to_the_probabilities() {
+        let mlp = Mlp::<f32>::new(&[12, 7, 5, 3], Activation::Tanh, 3).unwrap();
+        let model = Model {
+            mlp: Mutex::new(mlp.clone()),
+            weights: mlp,
+            modified: None,
+            mistakes: OnceLock::new(),
+        };
         let input: Vec<f32> = (0..12).map(|i| (i as f32 * 0.37).sin()).collect();
-        let hidden = hidden_activations(&mlp, &input);
+        let forward = model.forward(&input).unwrap();
+        let hidden = &forward.activations;
         assert_eq!(hidden.iter().map(Vec::len).collect::<Vec<_>>(), [7, 5]);
+        assert!(
+            hidden.iter().flatten().all(|a| a.abs() < 1.0),
+            "tanh outputs"
+        );
         // The last layer applied by hand to the last hidden layer, then a softmax.
-        let last = &mlp.layers()[2];
+        let last = &model.weights.layers()[2];
         let logits: Vec<f32> = (0..3)
             .map(|i| {
                 (0..5).fold(last.bias()[i], |s, j| {
@@ -305,15 +297,10 @@ mod tests {
             .collect();
         let max = logits.iter().copied().fold(f32::MIN, f32::max);
         let total: f32 = logits.iter().map(|z| (z - max).exp()).sum();
-        let x = Mat::<f32>::from_fn(12, 1, |i, _| input[i]);
-        let p = mlp.propagate(x.as_ref()).unwrap();
-        for i in 0..3 {
+        for (i, p) in forward.probabilities.iter().enumerate() {
             let by_hand = (logits[i] - max).exp() / total;
-            assert!(
-                (by_hand - p[(i, 0)]).abs() < 1e-5,
-                "{by_hand} vs {}",
-                p[(i, 0)]
-            );
+            assert!((by_hand - p).abs() < 1e-5, "{by_hand} vs {p}");
         }
+        assert_eq!(forward.prediction, argmax(&forward.probabilities));
     }
 }
