@@ -89,7 +89,16 @@ impl<T: Float> Sgd<T> {
                 reason: "must be finite and positive",
             });
         }
-        if self.velocity.len() != mlp.layers().len() {
+        // Every shape is checked before any parameter moves: a refused step changes nothing.
+        let built_for_this_network = self.velocity.len() == mlp.layers().len()
+            && self
+                .velocity
+                .iter()
+                .zip(mlp.layers())
+                .all(|((vw, vb), layer)| {
+                    vw.shape() == (layer.n_out(), layer.n_in()) && vb.len() == layer.n_out()
+                });
+        if !built_for_this_network {
             return Err(MlpError::InvalidSizes {
                 sizes: mlp.sizes(),
                 reason: "the optimiser was built for another network",
@@ -103,13 +112,6 @@ impl<T: Float> Sgd<T> {
         for (l, (vw, vb)) in self.velocity.iter_mut().enumerate() {
             let plan = mlp.layer_plan(l);
             let layer = &mut mlp.layers_mut()[l];
-            let shape = (layer.n_out(), layer.n_in());
-            if vw.shape() != shape || vb.len() != shape.0 {
-                return Err(MlpError::InvalidSizes {
-                    sizes: vec![shape.0, shape.1, vw.nrows(), vw.ncols()],
-                    reason: "the optimiser was built for another network",
-                });
-            }
             let rule = Rule {
                 lr,
                 momentum: mu,
