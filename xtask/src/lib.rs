@@ -5,6 +5,7 @@
 //!   forward-propagation benchmark, then the report.
 //! - `cargo xtask report [--results DIR] [--facts FILE]`: `REPORT.md` and the figures from the run
 //!   files only, or the facts the report is rendered from, as JSON (see [`report`]).
+//! - `cargo xtask mutants [FILE...] [--shard K/N]`: mutation testing of the math (see [`mutants`]).
 
 pub mod bench;
 pub mod digits;
@@ -12,6 +13,7 @@ pub mod executor;
 pub mod experiments;
 pub mod figures;
 pub mod gradients;
+pub mod mutants;
 pub mod plan;
 pub mod report;
 pub mod results;

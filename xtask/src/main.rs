@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
-use xtask::{experiments, report};
+use xtask::{experiments, mutants, report};
 
 /// Project automation for the MLP workspace.
 #[derive(Debug, Parser)]
@@ -24,6 +24,11 @@ enum Command {
         after_help = "Examples:\n  cargo xtask report\n  cargo xtask report --results results/quick"
     )]
     Report(report::Args),
+    /// Mutation testing of the math (cargo-mutants): fails on a missed mutant not known to be equivalent.
+    #[command(
+        after_help = "Examples:\n  cargo xtask mutants                                   # every file of .cargo/mutants.toml (hours)\n  cargo xtask mutants crates/mlp-core/src/optim.rs      # one file\n  cargo xtask mutants --shard 0/4                       # a quarter of the mutants\n  cargo xtask mutants --report-only                     # judge the last run again"
+    )]
+    Mutants(mutants::Args),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +36,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Experiments(args) => experiments::run(&args),
         Command::Report(args) => report::run(&args),
+        Command::Mutants(args) => mutants::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
