@@ -1,4 +1,4 @@
-//! `mlp-cli`: count parameters, check gradients, train, evaluate and benchmark MLPs on MNIST.
+//! `mlp-cli`: train, check, evaluate and benchmark MLPs on MNIST, classify digit images, serve the explorer.
 
 use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};

@@ -175,11 +175,9 @@ impl<T: Float> Layer<T> {
 
     /// Grows the batch buffers to hold `m` samples; a no-op once they are large enough.
     fn reserve_batch(&mut self, m: usize) {
-        let len = self.n_out * m;
-        if self.output.len() < len {
-            self.output.resize(len, T::from_f64(0.0));
-            self.delta.resize(len, T::from_f64(0.0));
-        }
+        let len = self.output.len().max(self.n_out * m);
+        self.output.resize(len, T::from_f64(0.0));
+        self.delta.resize(len, T::from_f64(0.0));
     }
 
     /// The forward pass of a batch `X` `(n_in, m)`: `Z = W·X`, then `A = f(Z + b)` in the same

@@ -69,12 +69,11 @@ impl<T: Float> Softmax<T> {
                 what: "softmax propagate",
             });
         }
-        if self.probabilities.len() < k * m {
-            self.probabilities.resize(k * m, T::from_f64(0.0));
-        }
-        if self.log_sum_exp.len() < m {
-            self.log_sum_exp.resize(m, T::from_f64(0.0));
-        }
+        // The buffers only grow: a batch no larger than one seen before allocates nothing.
+        let zero = T::from_f64(0.0);
+        let (n_probabilities, n_sums) = (self.probabilities.len(), self.log_sum_exp.len());
+        self.probabilities.resize(n_probabilities.max(k * m), zero);
+        self.log_sum_exp.resize(n_sums.max(m), zero);
         self.m = m;
         let columns = self.probabilities[..k * m].chunks_exact_mut(k.max(1));
         for (j, (p, lse)) in columns.zip(&mut self.log_sum_exp).enumerate() {

@@ -127,6 +127,25 @@ fn one_sgd_step_lowers_the_loss() {
     }
 }
 
+/// Batches of 1, 2, 3 … 6 samples through one network, each growing its buffers, give what a
+/// fresh network gives each batch.
+#[test]
+fn growing_batches_give_what_a_fresh_network_gives() {
+    let mut mlp = Mlp::<f64>::new(&[3, 5, 10], Activation::Sigmoid, 2).unwrap();
+    let x = Mat::from_fn(3, 6, |i, j| ((i * 7 + j * 3) % 5) as f64 - 2.0);
+    for m in 1..=6 {
+        let batch = x.as_ref().subcols(0, m);
+        let p = mlp.propagate(batch).unwrap().to_owned();
+        let mut fresh = Mlp::<f64>::new(&[3, 5, 10], Activation::Sigmoid, 2).unwrap();
+        assert_eq!(
+            p,
+            fresh.propagate(batch).unwrap().to_owned(),
+            "batch of {m}"
+        );
+        assert_eq!(p.shape(), (10, m));
+    }
+}
+
 #[test]
 fn a_smaller_last_batch_reuses_the_buffers() {
     let mut mlp = Mlp::<f64>::new(&[3, 4, 2], Activation::Tanh, 1).unwrap();
