@@ -34,6 +34,12 @@ pub const EQUIVALENT: &[(&str, &str)] = &[
          and with rows a multiple of B0 it enters the tail loop once more and recomputes the last \
          block identically: the same sums in the same order either way",
     ),
+    (
+        "crates/mlp-core/src/mlp.rs: replace Mlp<T>::set_threads with ()",
+        "the thread budget decides how a step's work is split, never a value it computes (every \
+         split is over outputs, and tests/splits.rs checks one thread against two bit for bit): \
+         ignoring it changes only the time a step takes",
+    ),
 ];
 
 /// Arguments of `cargo xtask mutants`.

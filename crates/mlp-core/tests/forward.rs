@@ -284,6 +284,8 @@ fn parameters_are_counted_as_by_hand() {
     let per_layer: Vec<usize> = mlp.layers().iter().map(Layer::n_params).collect();
     assert_eq!(per_layer, [78_500, 20_200, 10_050, 510]);
     assert_eq!(mlp.n_params(), 109_260);
+    assert_eq!(mlp.sizes(), [784, 100, 200, 50, 10]);
+    assert_eq!((mlp.n_inputs(), mlp.n_classes()), (784, 10));
 }
 
 /// Initial weights are uniform in ±√(6 / fan): Glorot (fan = n_in + n_out) for sigmoid, tanh and
