@@ -73,11 +73,7 @@ pub fn run(args: &Args) -> Result<()> {
             command.arg("--shard").arg(shard);
         }
         println!("running {command:?}");
-        let status = command.status().map_err(|err| {
-            format!(
-                "cannot run `cargo mutants` ({err}); install it with `cargo install cargo-mutants`"
-            )
-        })?;
+        let status = command.status().map_err(not_installed)?;
         // cargo-mutants exits 2 when mutants are missed and 3 on timeouts: judged below, with the list
         // of equivalent mutants. Other codes mean the run itself failed.
         if !matches!(status.code(), Some(0 | 2 | 3)) {
@@ -102,16 +98,16 @@ pub fn run(args: &Args) -> Result<()> {
     }
 }
 
+fn not_installed(err: std::io::Error) -> String {
+    format!("cannot run `cargo mutants` ({err}); install it with `cargo install cargo-mutants`")
+}
+
 /// The files `.cargo/mutants.toml` scopes, as cargo-mutants lists them.
 fn files_in_scope() -> Result<Vec<String>> {
     let output = Command::new("cargo")
         .args(["mutants", "--list-files"])
         .output()
-        .map_err(|err| {
-            format!(
-                "cannot run `cargo mutants` ({err}); install it with `cargo install cargo-mutants`"
-            )
-        })?;
+        .map_err(not_installed)?;
     if !output.status.success() {
         return Err(format!(
             "cargo mutants --list-files failed: {}",
