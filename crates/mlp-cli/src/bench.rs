@@ -2,8 +2,8 @@
 //! against the machine's matrix-product peak measured in the same run.
 //!
 //! For each batch size `b`, every training image goes through the network (softmax included) once, in
-//! consecutive batches of `b` images that are zero-copy column blocks of the data set, the last batch
-//! holding what is left. The median over `--repeats` passes gives the time, the images per second
+//! consecutive batches of `b` images that are zero-copy column blocks of the training images (turned
+//! into floats once, before the clock starts), the last batch holding what is left. The median over `--repeats` passes gives the time, the images per second
 //! and the GFLOP/s, counted as `2 · n_images · Σ n_in·n_out` (the products; the activations and the
 //! softmax are not counted). The peak is the best of a few square `2048³` products run by faer in the
 //! same precision on the same threads.
@@ -263,12 +263,8 @@ pub fn run_study_with(study: &Study, train: &Dataset, print: impl FnMut(&str)) -
         )));
     }
     match study.precision {
-        Precision::F32 => measure::<f32>(study, train, train.images(), print),
-        Precision::F64 => {
-            let pixels: Vec<f64> = train.pixels().iter().map(|&v| f64::from(v)).collect();
-            let images = MatRef::from_column_major_slice(&pixels, train.n_features(), train.len());
-            measure::<f64>(study, train, images, print)
-        }
+        Precision::F32 => measure::<f32>(study, train, train.to_matrix().as_ref(), print),
+        Precision::F64 => measure::<f64>(study, train, train.to_matrix().as_ref(), print),
     }
 }
 

@@ -38,21 +38,23 @@ pub const EVAL_CHUNK: usize = 1000;
 
 /// Reusable buffers for [`evaluate`], so that evaluating after every epoch does not allocate.
 pub struct EvalBuffers {
+    inputs: Mat<f32>,
     targets: Mat<f32>,
     classes: Vec<usize>,
 }
 
 impl EvalBuffers {
-    /// Buffers for `n_classes` classes.
-    pub fn new(n_classes: usize) -> Self {
+    /// Buffers for samples of `n_features` values and `n_classes` classes.
+    pub fn new(n_features: usize, n_classes: usize) -> Self {
         Self {
+            inputs: Mat::zeros(n_features, EVAL_CHUNK),
             targets: Mat::zeros(n_classes, EVAL_CHUNK),
             classes: vec![0; EVAL_CHUNK],
         }
     }
 }
 
-/// Evaluates `mlp` on every sample of `set`, in consecutive zero-copy chunks.
+/// Evaluates `mlp` on every sample of `set`, in consecutive chunks read into `buffers`.
 pub fn evaluate(mlp: &mut Mlp<f32>, set: &Dataset, buffers: &mut EvalBuffers) -> Result<Metrics> {
     let k = mlp.n_classes();
     let mut confusion = vec![vec![0usize; k]; k];
@@ -63,17 +65,17 @@ pub fn evaluate(mlp: &mut Mlp<f32>, set: &Dataset, buffers: &mut EvalBuffers) ->
             confusion,
         });
     }
-    let images = set.images();
     let labels = set.labels();
     let mut total_loss = 0.0f64;
     let mut start = 0;
     while start < set.len() {
         let m = EVAL_CHUNK.min(set.len() - start);
-        let x = images.subcols(start, m);
+        let mut x = buffers.inputs.as_mut().subcols_mut(0, m);
+        set.columns_into(start, x.as_mut())?;
         let batch_labels = &labels[start..start + m];
         let mut targets = buffers.targets.as_mut().subcols_mut(0, m);
         mlp_data::one_hot_into(batch_labels, targets.as_mut())?;
-        mlp.propagate(x)?;
+        mlp.propagate(x.as_ref())?;
         total_loss += mlp.loss(targets.as_ref())? as f64 * m as f64;
         let classes = &mut buffers.classes[..m];
         mlp.predictions_into(classes)?;
@@ -121,7 +123,7 @@ pub fn run(args: &Args) -> Result<()> {
     let metrics = evaluate(
         &mut model.mlp,
         test,
-        &mut EvalBuffers::new(test.n_classes()),
+        &mut EvalBuffers::new(test.n_features(), test.n_classes()),
     )?;
     println!("model  {} ({})", args.model.display(), dashed(&sizes));
     println!("test   {} samples", test.len());

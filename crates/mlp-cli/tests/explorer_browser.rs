@@ -115,7 +115,7 @@ async fn drive(browser: &Browser, server: &Server) -> TestResult {
         .find(|&i| mnist.test.labels()[i] == 3)
         .unwrap();
     let label = mnist.test.labels()[index];
-    draw(&page, mnist.test.sample(index)).await?;
+    draw(&page, &mnist.test.sample(index)).await?;
     wait_until(
         &page,
         "document.querySelector('#prediction').textContent.trim() !== ''",

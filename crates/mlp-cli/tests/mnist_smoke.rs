@@ -15,8 +15,9 @@ fn one_epoch_of_sgd_reaches_below_ten_percent_test_error() {
     let mut y = Mat::<f32>::zeros(10, batch_size);
     let order = mlp_data::epoch_order(train.len(), 1, 1);
 
+    let test_images = mnist.test.to_matrix::<f32>();
     let before = mlp
-        .error_rate(mnist.test.images(), mnist.test.labels())
+        .error_rate(test_images.as_ref(), mnist.test.labels())
         .unwrap();
     for batch in mlp_data::batches(&order, batch_size).unwrap() {
         let m = batch.len();
@@ -28,7 +29,7 @@ fn one_epoch_of_sgd_reaches_below_ten_percent_test_error() {
         mlp.update_params(0.5).unwrap();
     }
     let after = mlp
-        .error_rate(mnist.test.images(), mnist.test.labels())
+        .error_rate(test_images.as_ref(), mnist.test.labels())
         .unwrap();
     println!(
         "test error: {:.2} % before, {:.2} % after one epoch",

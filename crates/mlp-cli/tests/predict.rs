@@ -22,7 +22,10 @@ fn mnist_test() -> Dataset {
 
 /// Test digit `i` as an 8-bit grey image, white on black as stored.
 fn grey(test: &Dataset, i: usize) -> GrayImage {
-    let bytes = test.sample(i).iter().map(|&v| (v * 255.0).round() as u8);
+    let bytes = test
+        .sample(i)
+        .into_iter()
+        .map(|v| (v * 255.0).round() as u8);
     GrayImage::from_raw(28, 28, bytes.collect()).unwrap()
 }
 

@@ -50,7 +50,7 @@ fn predictions_of_test_images_are_the_model_s_own() {
         let input = mnist.test.sample(index);
         let label = mnist.test.labels()[index] as u64;
         let answer = server
-            .post_json("/api/predict", &input_body(SHALLOW, input))
+            .post_json("/api/predict", &input_body(SHALLOW, &input))
             .expect_json(200);
         // The same network in this process gives the same answer.
         let x = Mat::<f32>::from_fn(784, 1, |i, _| input[i]);
@@ -83,7 +83,10 @@ fn predictions_of_test_images_are_the_model_s_own() {
 
     // The first test image (a 7) drawn on a pad, preprocessed by the server as `predict` does.
     let answer = server
-        .post_json("/api/predict", &drawing_body(SHALLOW, mnist.test.sample(0)))
+        .post_json(
+            "/api/predict",
+            &drawing_body(SHALLOW, &mnist.test.sample(0)),
+        )
         .expect_json(200);
     assert_eq!(answer["prediction"], mnist.test.labels()[0]);
     assert_eq!(answer["input"].as_array().unwrap().len(), 784);

@@ -2,24 +2,47 @@
 
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 
 use faer::prelude::ReborrowMut;
-use faer::{MatMut, MatRef};
+use faer::{ColMut, Mat, MatMut};
 
 use crate::{DataError, IdxArray, Result};
 
 /// Placeholder path for errors about labels that never came from a file.
 const IN_MEMORY: &str = "<memory>";
 
-/// Labelled samples with pixels scaled to `[0, 1]`, stored so that sample `i` is column `i`.
+/// The value of a pixel byte: 0 is 0.0 and 255 is exactly 1.0.
 ///
-/// Sample `i` occupies `pixels[i * n_features..(i + 1) * n_features]`; because faer
-/// matrices are column-major, the whole pixel buffer *is* an `n_features × len` matrix,
-/// and a run of consecutive samples is a zero-copy column block.
-#[derive(Clone, PartialEq)]
+/// Every float a [`Dataset`] read from an IDX file hands out goes through here, so training,
+/// evaluation and the single-sample accessors see the very same values.
+pub fn byte_value(byte: u8) -> f32 {
+    f32::from(byte) / 255.0
+}
+
+/// Where the pixel values live, shared by a dataset and the splits taken from it.
+#[derive(Clone)]
+enum Pixels {
+    /// An IDX file's bytes, scaled by [`byte_value`] when they are read: a quarter of the memory
+    /// of floats, and the only copy of the images a training run keeps.
+    Bytes(Arc<Vec<u8>>),
+    /// Floats given by the caller ([`Dataset::from_parts`]), for synthetic data and tests.
+    Floats(Arc<Vec<f32>>),
+}
+
+/// Labelled samples with pixels in `[0, 1]`, sample `i` being column `i` of every batch matrix.
+///
+/// Images read from IDX files stay in their bytes (55 MB for MNIST, instead of 219 MB as `f32`);
+/// [`Dataset::gather_into`] and [`Dataset::columns_into`] turn them into floats on the way into a
+/// batch buffer the caller reuses. The buffers are shared: [`Dataset::split_last`],
+/// [`Dataset::take_first`] and `clone` are views of the same memory, never copies.
+#[derive(Clone)]
 pub struct Dataset {
-    pixels: Vec<f32>,
-    labels: Vec<u8>,
+    pixels: Pixels,
+    labels: Arc<Vec<u8>>,
+    /// This dataset's samples are `first..first + len` of the shared buffers.
+    first: usize,
+    len: usize,
     n_features: usize,
     image_shape: (usize, usize),
     n_classes: usize,
@@ -37,11 +60,21 @@ impl fmt::Debug for Dataset {
     }
 }
 
+impl PartialEq for Dataset {
+    /// Equal shapes, labels and pixel values, wherever they are stored.
+    fn eq(&self, other: &Self) -> bool {
+        (self.n_features, self.image_shape, self.n_classes)
+            == (other.n_features, other.image_shape, other.n_classes)
+            && self.labels() == other.labels()
+            && (0..self.len).all(|i| self.sample(i) == other.sample(i))
+    }
+}
+
 impl Dataset {
     /// Builds a dataset from a rank-3 image array and a rank-1 label array.
     ///
-    /// Bytes are scaled by 1/255 so that 255 maps to exactly 1.0. The paths are used only
-    /// in error messages, so a mismatch names the files to look at.
+    /// The bytes are kept as they are and read as [`byte_value`]s. The paths are used only in
+    /// error messages, so a mismatch names the files to look at.
     pub fn from_idx(
         images: IdxArray,
         labels: IdxArray,
@@ -61,10 +94,11 @@ impl Dataset {
             });
         }
         check_labels(&labels.data, n_classes, labels_path)?;
-        let pixels = images.data.iter().map(|&b| f32::from(b) / 255.0).collect();
         Ok(Self {
-            pixels,
-            labels: labels.data,
+            pixels: Pixels::Bytes(Arc::new(images.data)),
+            labels: Arc::new(labels.data),
+            first: 0,
+            len: n_images,
             n_features: rows * cols,
             image_shape: (rows, cols),
             n_classes,
@@ -93,8 +127,10 @@ impl Dataset {
         }
         check_labels(&labels, n_classes, Path::new(IN_MEMORY))?;
         Ok(Self {
-            pixels,
-            labels,
+            pixels: Pixels::Floats(Arc::new(pixels)),
+            len: labels.len(),
+            labels: Arc::new(labels),
+            first: 0,
             n_features,
             image_shape: (1, n_features),
             n_classes,
@@ -103,12 +139,12 @@ impl Dataset {
 
     /// Number of samples.
     pub fn len(&self) -> usize {
-        self.labels.len()
+        self.len
     }
 
     /// True only for the validation half of a `split_last(0)`.
     pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
+        self.len == 0
     }
 
     /// Values per sample: the number of rows of every batch matrix.
@@ -128,33 +164,40 @@ impl Dataset {
 
     /// Class label of every sample, in sample order.
     pub fn labels(&self) -> &[u8] {
-        &self.labels
+        &self.labels[self.first..self.first + self.len]
     }
 
-    /// All pixels, sample after sample (column-major `n_features × len`).
-    pub fn pixels(&self) -> &[f32] {
-        &self.pixels
-    }
-
-    /// All samples as an `n_features × len` matrix view, without copying.
-    ///
-    /// Consecutive mini-batches are column blocks of it (`images().subcols(start, m)`).
-    pub fn images(&self) -> MatRef<'_, f32> {
-        MatRef::from_column_major_slice(&self.pixels, self.n_features, self.len())
-    }
-
-    /// The pixels of sample `i`.
+    /// The pixels of sample `i` as floats, in a vector of their own: for looking at one image.
+    /// Batches go through [`Dataset::gather_into`] or [`Dataset::columns_into`] instead.
     ///
     /// # Panics
     /// If `i >= len()`, like slice indexing.
-    pub fn sample(&self, i: usize) -> &[f32] {
-        &self.pixels[i * self.n_features..(i + 1) * self.n_features]
+    pub fn sample(&self, i: usize) -> Vec<f32> {
+        assert!(
+            i < self.len,
+            "sample {i} of a dataset of {} samples",
+            self.len
+        );
+        let range = self.pixel_range(i);
+        match &self.pixels {
+            Pixels::Bytes(bytes) => bytes[range].iter().map(|&b| byte_value(b)).collect(),
+            Pixels::Floats(floats) => floats[range].to_vec(),
+        }
+    }
+
+    /// Every sample as an `n_features × len` matrix of its own (a full copy in `T`), for
+    /// benchmarks and analyses that want the whole set at once.
+    pub fn to_matrix<T: Copy + From<f32>>(&self) -> Mat<T> {
+        let mut images = Mat::from_fn(self.n_features, self.len, |_, _| T::from(0.0));
+        self.columns_into(0, images.as_mut())
+            .expect("the matrix has the dataset's shape");
+        images
     }
 
     /// How many samples each class has, to check balance or compare with known counts.
     pub fn label_counts(&self) -> Vec<usize> {
         let mut counts = vec![0; self.n_classes];
-        for &l in &self.labels {
+        for &l in self.labels() {
             counts[usize::from(l)] += 1;
         }
         counts
@@ -164,7 +207,7 @@ impl Dataset {
     ///
     /// Taking the tail keeps the split deterministic and independent of any shuffling.
     /// `n_val == 0` yields an empty validation set; the training part must keep at least
-    /// one sample.
+    /// one sample. Both parts share this dataset's memory.
     pub fn split_last(&self, n_val: usize) -> Result<(Dataset, Dataset)> {
         if n_val >= self.len() {
             return Err(DataError::InvalidSplit {
@@ -176,7 +219,7 @@ impl Dataset {
         Ok((self.range(0, n_train), self.range(n_train, self.len())))
     }
 
-    /// The first `n` samples, for quick runs on a subset.
+    /// The first `n` samples, for quick runs on a subset (sharing this dataset's memory).
     pub fn take_first(&self, n: usize) -> Result<Dataset> {
         if n == 0 {
             return Err(DataError::EmptyDataset);
@@ -192,8 +235,10 @@ impl Dataset {
 
     fn range(&self, start: usize, end: usize) -> Dataset {
         Dataset {
-            pixels: self.pixels[start * self.n_features..end * self.n_features].to_vec(),
-            labels: self.labels[start..end].to_vec(),
+            pixels: self.pixels.clone(),
+            labels: Arc::clone(&self.labels),
+            first: self.first + start,
+            len: end - start,
             ..*self
         }
     }
@@ -226,27 +271,69 @@ impl Dataset {
             });
         }
         for (j, &i) in indices.iter().enumerate() {
-            let src = self.sample(i);
-            let col = x.rb_mut().col_mut(j);
-            match col.try_as_col_major_mut() {
-                Some(col) => {
-                    for (dst, &v) in col.as_slice_mut().iter_mut().zip(src) {
-                        *dst = T::from(v);
-                    }
-                }
-                None => {
-                    for (dst, &v) in x.rb_mut().col_mut(j).iter_mut().zip(src) {
-                        *dst = T::from(v);
-                    }
-                }
-            }
+            self.write_column(i, x.rb_mut().col_mut(j));
         }
         // Labels were validated on construction, so this cannot fail on range.
+        let labels = self.labels();
         let mut targets = targets;
         for (j, &i) in indices.iter().enumerate() {
-            write_one_hot(self.labels[i], targets.rb_mut().col_mut(j));
+            write_one_hot(labels[i], targets.rb_mut().col_mut(j));
         }
         Ok(())
+    }
+
+    /// Copies the consecutive samples `start..start + x.ncols()` into the columns of `x`, which
+    /// must have `n_features` rows: a chunk of an evaluation pass, into a buffer the caller reuses.
+    pub fn columns_into<T: Copy + From<f32>>(
+        &self,
+        start: usize,
+        mut x: MatMut<'_, T>,
+    ) -> Result<()> {
+        check_shape("x", (self.n_features, x.ncols()), x.nrows(), x.ncols())?;
+        let end = start.checked_add(x.ncols());
+        if end.is_none_or(|end| end > self.len) {
+            return Err(DataError::IndexOutOfRange {
+                position: x.ncols().saturating_sub(1),
+                index: start.saturating_add(x.ncols()).saturating_sub(1),
+                len: self.len,
+            });
+        }
+        for j in 0..x.ncols() {
+            self.write_column(start + j, x.rb_mut().col_mut(j));
+        }
+        Ok(())
+    }
+
+    /// Writes sample `i`'s values into `column` (of `n_features` rows, any stride).
+    fn write_column<T: Copy + From<f32>>(&self, i: usize, column: ColMut<'_, T>) {
+        let range = self.pixel_range(i);
+        match &self.pixels {
+            Pixels::Bytes(bytes) => fill(column, bytes[range].iter().map(|&b| byte_value(b))),
+            Pixels::Floats(floats) => fill(column, floats[range].iter().copied()),
+        }
+    }
+
+    /// Where sample `i`'s values are in the shared pixel buffer.
+    fn pixel_range(&self, i: usize) -> std::ops::Range<usize> {
+        let at = (self.first + i) * self.n_features;
+        at..at + self.n_features
+    }
+}
+
+/// Writes `values` into `column`, converted to `T`; a contiguous column is a plain slice loop
+/// the compiler vectorises.
+fn fill<T: Copy + From<f32>>(mut column: ColMut<'_, T>, values: impl Iterator<Item = f32>) {
+    match column.rb_mut().try_as_col_major_mut() {
+        Some(contiguous) => {
+            for (dst, value) in contiguous.as_slice_mut().iter_mut().zip(values) {
+                *dst = T::from(value);
+            }
+        }
+        None => {
+            for (dst, value) in column.iter_mut().zip(values) {
+                *dst = T::from(value);
+            }
+        }
     }
 }
 
@@ -445,12 +532,49 @@ mod tests {
     }
 
     #[test]
-    fn images_is_the_pixel_buffer_as_columns() {
+    fn columns_into_copies_consecutive_samples() {
         let d = toy();
-        let m = d.images();
-        assert_eq!((m.nrows(), m.ncols()), (3, 4));
-        assert_eq!(m[(1, 2)], d.sample(2)[1]);
+        let mut x = Mat::<f64>::from_fn(3, 2, |_, _| -7.0);
+        d.columns_into(1, x.as_mut()).unwrap();
+        for j in 0..2 {
+            for r in 0..3 {
+                assert_eq!(x[(r, j)], f64::from(d.sample(1 + j)[r]), "x[{r}, {j}]");
+            }
+        }
+        assert_eq!(
+            d.to_matrix::<f32>(),
+            Mat::from_fn(3, 4, |r, j| d.sample(j)[r])
+        );
         assert_eq!(d.label_counts(), [1, 1, 2]);
+        // A range running past the end, and a wrong row count, are refused untouched.
+        let e = d.columns_into(3, x.as_mut()).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DataError::IndexOutOfRange {
+                    position: 1,
+                    index: 4,
+                    len: 4
+                }
+            ),
+            "{e}"
+        );
+        let e = d.columns_into(usize::MAX, x.as_mut()).unwrap_err();
+        assert!(matches!(e, DataError::IndexOutOfRange { .. }), "{e}");
+        let mut wrong = Mat::<f32>::zeros(2, 1);
+        let e = d.columns_into(0, wrong.as_mut()).unwrap_err();
+        assert!(
+            matches!(e, DataError::ShapeMismatch { what: "x", .. }),
+            "{e}"
+        );
+        assert_eq!(x[(0, 0)], f64::from(d.sample(1)[0]));
+    }
+
+    #[test]
+    fn the_samples_are_the_values_given() {
+        let d = toy();
+        assert_eq!(d.sample(2), [0.5, 0.5625, 0.625]);
+        assert_eq!(d.sample(0), [0.0, 0.0625, 0.125]);
     }
 
     #[track_caller]
@@ -459,8 +583,21 @@ mod tests {
         let (train, val) = d.split_last(n_val).unwrap();
         assert_eq!(train.labels(), train_labels);
         assert_eq!(val.labels(), val_labels);
-        assert_eq!(train.pixels(), &d.pixels()[..3 * train.len()]);
-        assert_eq!(val.pixels(), &d.pixels()[3 * train.len()..]);
+        for i in 0..train.len() {
+            assert_eq!(train.sample(i), d.sample(i));
+        }
+        for i in 0..val.len() {
+            assert_eq!(val.sample(i), d.sample(train.len() + i));
+        }
+        // The validation part's own indices start at 0: its gather reads the right samples.
+        if !val.is_empty() {
+            let mut x = Mat::<f32>::zeros(3, 1);
+            let mut t = Mat::<f32>::zeros(3, 1);
+            val.gather_into(&[val.len() - 1], x.as_mut(), t.as_mut())
+                .unwrap();
+            assert_eq!(x.col(0).iter().copied().collect::<Vec<_>>(), d.sample(3));
+            assert_eq!(t[(2, 0)], 1.0);
+        }
         assert_eq!((val.n_features(), val.n_classes()), (3, 3));
         assert_eq!(val.is_empty(), n_val == 0);
     }
@@ -490,7 +627,8 @@ mod tests {
         let d = toy();
         let t = d.take_first(2).unwrap();
         assert_eq!(t.labels(), [2, 0]);
-        assert_eq!(t.pixels(), &d.pixels()[..6]);
+        assert_eq!(t, d.split_last(2).unwrap().0);
+        assert_ne!(t, d.take_first(3).unwrap());
         assert!(matches!(d.take_first(0), Err(DataError::EmptyDataset)));
         assert!(matches!(
             d.take_first(5),
@@ -534,7 +672,17 @@ mod tests {
             data: vec![1, 0],
         };
         let d = Dataset::from_idx(images.clone(), labels.clone(), 2, p, l).unwrap();
-        assert_eq!(d.pixels(), [0.0, 1.0, 0.2, 0.4]);
+        assert_eq!((d.sample(0), d.sample(1)), (vec![0.0, 1.0], vec![0.2, 0.4]));
+        // Bytes become the same floats in a batch as in a sample, in either precision.
+        let mut x = Mat::<f64>::zeros(2, 2);
+        let mut t = Mat::<f64>::zeros(2, 2);
+        d.gather_into(&[1, 0], x.as_mut(), t.as_mut()).unwrap();
+        assert_eq!(x[(1, 0)], f64::from(0.4f32));
+        assert_eq!(x[(1, 1)], 1.0);
+        assert_eq!(
+            d,
+            Dataset::from_parts(vec![0.0, 1.0, 0.2, 0.4], vec![1, 0], 2, 2).unwrap()
+        );
         assert_eq!((d.image_shape(), d.n_features()), ((1, 2), 2));
         let e = Dataset::from_idx(images.clone(), labels.clone(), 1, p, l).unwrap_err();
         assert!(

@@ -10,7 +10,10 @@ fn mnist_test() -> Dataset {
 }
 
 fn grey(test: &Dataset, i: usize) -> GrayImage {
-    let bytes = test.sample(i).iter().map(|&v| (v * 255.0).round() as u8);
+    let bytes = test
+        .sample(i)
+        .into_iter()
+        .map(|v| (v * 255.0).round() as u8);
     GrayImage::from_raw(SIDE as u32, SIDE as u32, bytes.collect()).unwrap()
 }
 
@@ -42,13 +45,13 @@ fn round_trip(n: usize, render: impl Fn(&GrayImage) -> Digit) -> (f32, f32, f32)
     for i in 0..n {
         let original = test.sample(i);
         let back = render(&grey(&test, i));
-        let d = distance(original, back.pixels());
+        let d = distance(&original, back.pixels());
         total += d;
         worst = worst.max(d);
         let moved: Vec<f32> = (0..SIDE * SIDE)
             .map(|p| if p % SIDE == 0 { 0.0 } else { original[p - 1] })
             .collect();
-        shifted += distance(original, &moved);
+        shifted += distance(&original, &moved);
     }
     (total / n as f32, worst, shifted / n as f32)
 }

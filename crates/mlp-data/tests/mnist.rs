@@ -44,9 +44,7 @@ fn sizes_and_shapes() {
         assert_eq!(d.image_shape(), (28, 28));
         assert_eq!(d.n_features(), 784);
         assert_eq!(d.n_classes(), 10);
-        assert_eq!(d.pixels().len(), 784 * d.len());
-        let images = d.images();
-        assert_eq!((images.nrows(), images.ncols()), (784, d.len()));
+        assert_eq!(d.sample(d.len() - 1).len(), 784);
     }
 }
 
@@ -93,14 +91,30 @@ fn uncompressed_files_match_md5sums() {
 fn pixels_are_scaled_bytes() {
     let m = mnist();
     for d in [&m.train, &m.test] {
-        assert!(d.pixels().iter().all(|&p| (0.0..=1.0).contains(&p)));
-        let max = d.pixels().iter().copied().fold(f32::MIN, f32::max);
-        assert_eq!(max, 1.0);
+        let images = d.to_matrix::<f32>();
+        assert_eq!((images.nrows(), images.ncols()), (784, d.len()));
+        let pixels = || {
+            images
+                .col_iter()
+                .flat_map(|c| c.iter().copied().collect::<Vec<_>>())
+        };
+        assert!(pixels().all(|p| (0.0..=1.0).contains(&p)));
+        assert_eq!(pixels().fold(f32::MIN, f32::max), 1.0);
     }
     // The first training image, pixel by pixel, against the raw file (16-byte header).
     let raw = &uncompressed()[TRAIN_IMAGES][16..16 + 784];
     let want: Vec<f32> = raw.iter().map(|&b| f32::from(b) / 255.0).collect();
     assert_eq!(m.train.sample(0), want);
+    // The last test image, through a mini-batch gather, against the raw file.
+    let raw = &uncompressed()[TEST_IMAGES][16 + 9_999 * 784..];
+    let mut x = faer::Mat::<f32>::zeros(784, 1);
+    let mut t = faer::Mat::<f32>::zeros(10, 1);
+    m.test
+        .gather_into(&[9_999], x.as_mut(), t.as_mut())
+        .unwrap();
+    for (r, &b) in raw.iter().enumerate() {
+        assert_eq!(x[(r, 0)], f32::from(b) / 255.0, "pixel {r}");
+    }
 }
 
 #[test]

@@ -139,9 +139,10 @@ pub fn test_outcome(path: &Path, mnist: &Mnist) -> Result<TestOutcome> {
     let mut confusion = vec![vec![0usize; k]; k];
     let mut mistakes = Vec::new();
     let chunk = mlp_cli::evaluate::EVAL_CHUNK;
+    let images = test.to_matrix::<f32>();
     for start in (0..test.len()).step_by(chunk) {
         let m = chunk.min(test.len() - start);
-        let probabilities = model.mlp.propagate(test.images().subcols(start, m))?;
+        let probabilities = model.mlp.propagate(images.subcols(start, m))?;
         for j in 0..m {
             let column = probabilities.col(j);
             let (predicted, probability) =
@@ -346,7 +347,7 @@ fn samples(train: &Dataset) -> TileGrid {
                 .iter()
                 .filter_map(move |list| list.get(row).copied())
         })
-        .map(|i| Tile::digit(train.sample(i), format!("{} (#{i})", train.labels()[i])))
+        .map(|i| Tile::digit(&train.sample(i), format!("{} (#{i})", train.labels()[i])))
         .collect();
     TileGrid {
         title: format!(
@@ -366,7 +367,7 @@ fn mistakes(test: &Dataset, mistakes: &[Mistake]) -> TileGrid {
         .take(N_MISTAKES)
         .map(|m| {
             Tile::digit(
-                test.sample(m.index),
+                &test.sample(m.index),
                 format!(
                     "{} read as {} ({:.1} %)",
                     m.label,
@@ -402,7 +403,7 @@ fn first_layer_weights(path: &Path, test: &Dataset) -> Result<(TileGrid, FirstLa
         )
         .into());
     }
-    let inputs = w * test.images();
+    let inputs = w * test.to_matrix::<f32>();
     let relu = layer.activation() == mlp_core::Activation::Relu;
     let silent: Vec<usize> = (0..w.nrows())
         .filter(|&unit| {

@@ -12,7 +12,7 @@ fn outcome_agrees_with_evaluate() {
     let metrics = mlp_cli::evaluate::evaluate(
         &mut model.mlp,
         &mnist.test,
-        &mut mlp_cli::evaluate::EvalBuffers::new(10),
+        &mut mlp_cli::evaluate::EvalBuffers::new(784, 10),
     )
     .unwrap();
     assert_eq!(outcome.confusion, metrics.confusion);

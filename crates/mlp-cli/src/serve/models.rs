@@ -194,13 +194,16 @@ fn argmax(values: &[f32]) -> usize {
 fn find_mistakes(mut mlp: Mlp<f32>, test: &mlp_data::Dataset) -> ApiResult<Vec<Mistake>> {
     const CHUNK: usize = 1000;
     mlp.set_threads(1);
-    let images = test.images();
     let labels = test.labels();
     let mut mistakes = Vec::new();
+    let mut images = faer::Mat::<f32>::zeros(test.n_features(), CHUNK);
     for start in (0..test.len()).step_by(CHUNK) {
         let n = CHUNK.min(test.len() - start);
+        let mut chunk = images.as_mut().subcols_mut(0, n);
+        test.columns_into(start, chunk.as_mut())
+            .map_err(|e| ApiError::internal(e.to_string()))?;
         let p = mlp
-            .propagate(images.subcols(start, n))
+            .propagate(chunk.as_ref())
             .map_err(|e| ApiError::internal(e.to_string()))?;
         for j in 0..n {
             let column: Vec<f32> = (0..p.nrows()).map(|i| p[(i, j)]).collect();

@@ -268,7 +268,10 @@ impl Trainer {
             ..
         } = self.config;
         self.mlp.set_threads(self.threads);
-        let mut eval_buffers = EvalBuffers::new(self.splits.train.n_classes());
+        let mut eval_buffers = EvalBuffers::new(
+            self.splits.train.n_features(),
+            self.splits.train.n_classes(),
+        );
         if self.curve.is_empty() {
             let lr = schedule.rate(base_lr, 0, epochs);
             let untrained =
