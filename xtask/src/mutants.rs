@@ -13,6 +13,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// Why the five mutants of the gradient check's choice between one thread and several are equivalent.
+const THREAD_SPLIT: &str =
+    "whether the central differences run on the calling thread or are split \
+     between threads (each on its own copy of the network) changes only where each difference is \
+     computed: the same two forward passes on the same values, so the same bits \
+     (tests/gradients.rs checks the threaded path against a difference on the calling thread)";
+
 /// Mutants that cannot change behaviour, by the name cargo-mutants gives them (file and
 /// replacement, without line numbers), with the reason. Keep it short: a mutant belongs here only
 /// when no test could tell it apart from the original.
@@ -33,6 +40,46 @@ pub const EQUIVALENT: &[(&str, &str)] = &[
         "with exactly B3 rows the mutant takes the row-by-row loop instead of one block of B3 rows, \
          and with rows a multiple of B0 it enters the tail loop once more and recomputes the last \
          block identically: the same sums in the same order either way",
+    ),
+    (
+        "crates/mlp-autograd/src/tape.rs: replace > with >= in Tape::relu",
+        "the oracle's ReLU `if x > 0 { x } else { 0 }` against `x >= 0` differs only at x = ±0, \
+         where both give a zero",
+    ),
+    (
+        "crates/mlp-data/src/idx.rs: replace << with >>",
+        "BLIND_RESERVE is how much a reader of unknown length reserves up front: 1 MiB or none, \
+         the same bytes are read either way and the buffer grows as they arrive",
+    ),
+    (
+        "crates/mlp-data/src/idx.rs: replace > with >= in parse_stream",
+        "the rest of the input is counted only to report trailing bytes; when exactly the claimed \
+         bytes were read the input is at its end, and counting it adds nothing",
+    ),
+    (
+        "crates/mlp-data/src/idx.rs: replace < with <= in read_full",
+        "with the buffer full the mutant asks the reader for zero more bytes, gets zero, and stops: \
+         the same bytes, one empty read later",
+    ),
+    (
+        "crates/mlp-core/src/gradcheck/mod.rs: replace <= with > in numeric_gradients",
+        THREAD_SPLIT,
+    ),
+    (
+        "crates/mlp-core/src/gradcheck/mod.rs: replace || with && in numeric_gradients",
+        THREAD_SPLIT,
+    ),
+    (
+        "crates/mlp-core/src/gradcheck/mod.rs: replace < with == in numeric_gradients",
+        THREAD_SPLIT,
+    ),
+    (
+        "crates/mlp-core/src/gradcheck/mod.rs: replace < with > in numeric_gradients",
+        THREAD_SPLIT,
+    ),
+    (
+        "crates/mlp-core/src/gradcheck/mod.rs: replace < with <= in numeric_gradients",
+        THREAD_SPLIT,
     ),
     (
         "crates/mlp-core/src/mlp.rs: replace Mlp<T>::set_threads with ()",

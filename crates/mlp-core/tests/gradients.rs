@@ -7,8 +7,8 @@ use faer::{Mat, MatRef};
 use mlp_autograd::{mlp_loss_and_gradients, Matrix};
 use mlp_core::gradcheck::{
     backprop_gradients, check_gradients, check_gradients_against, get, max_relative_errors,
-    relative_error, select_params, set, step, LayerGradient, Param, ParamKind, ParamSelection,
-    THRESHOLD,
+    numeric_gradient, relative_error, select_params, set, step, LayerGradient, Param, ParamKind,
+    ParamSelection, THRESHOLD,
 };
 use mlp_core::{Activation, Mlp, MlpError};
 use proptest::prelude::*;
@@ -433,6 +433,11 @@ fn image_sized_784_16_10_every_parameter() {
     for (now, then) in mlp.layers().iter().zip(before.layers()) {
         assert!(now.weights() == then.weights());
         assert_eq!(now.bias(), then.bias());
+    }
+    // And computes the very bits one central difference on the calling thread gives.
+    for p in [report.worst, report.per_layer[1].worst_bias.unwrap()] {
+        let alone = numeric_gradient(&mut mlp, x.as_ref(), y.as_ref(), p.param).unwrap();
+        assert_eq!(p.numeric.to_bits(), alone.to_bits(), "{:?}", p.param);
     }
     let error = tape_error(&mut mlp, &x, &labels, Activation::Sigmoid);
     assert!(error <= TAPE_TOLERANCE, "{error:e}");

@@ -347,6 +347,107 @@ mod tests {
     }
 
     #[test]
+    fn debug_shows_the_dimensions_not_the_bytes() {
+        let a = parse_idx(&idx_bytes(8, &[2, 3], &[1; 6]), Path::new("d")).unwrap();
+        assert_eq!(format!("{a:?}"), "IdxArray { dims: [2, 3], data.len(): 6 }");
+    }
+
+    /// Yields `bytes`, then fails with `kind` (a disk that goes away mid-read, say).
+    struct FailingAfter {
+        bytes: Vec<u8>,
+        at: usize,
+        kind: io::ErrorKind,
+    }
+
+    impl Read for FailingAfter {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.at == self.bytes.len() {
+                return Err(io::Error::new(self.kind, "the device went away"));
+            }
+            let n = buf.len().min(self.bytes.len() - self.at);
+            buf[..n].copy_from_slice(&self.bytes[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_failing_reader_under_gzip_is_an_io_error_not_a_corrupt_file() {
+        let whole = gzip(&idx_bytes(8, &[3000], &[5; 3000]));
+        let read = |kind| {
+            let reader = FailingAfter {
+                bytes: whole[..whole.len() / 2].to_vec(),
+                at: 0,
+                kind,
+            };
+            read_idx_from(reader, None, Path::new("g.gz")).unwrap_err()
+        };
+        let e = read(io::ErrorKind::PermissionDenied);
+        assert!(matches!(e, DataError::Io { .. }), "{e}");
+        assert!(e.to_string().contains("the device went away"), "{e}");
+        // The decoder's own complaints about the stream are what make a corrupt gzip file.
+        let e = read(io::ErrorKind::InvalidData);
+        assert!(matches!(e, DataError::CorruptGzip { .. }), "{e}");
+    }
+
+    #[test]
+    fn every_idx_type_is_named() {
+        let names = [0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E, 0x0A, 0x00].map(type_name);
+        assert_eq!(
+            names,
+            [
+                "unsigned byte",
+                "i8",
+                "i16",
+                "i32",
+                "f32",
+                "f64",
+                "not an IDX type",
+                "not an IDX type"
+            ]
+        );
+        // The name is what an unsupported file's error says.
+        let e = parse_idx(&idx_bytes(0x0B, &[1], &[0, 0]), Path::new("s.idx")).unwrap_err();
+        assert!(e.to_string().contains("0x0B (i16)"), "{e}");
+    }
+
+    /// Hands out `bytes` a few at a time, interrupted by a signal before every read.
+    struct Interrupted {
+        bytes: Vec<u8>,
+        at: usize,
+        interrupt: bool,
+    }
+
+    impl Read for Interrupted {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.interrupt = !self.interrupt;
+            if self.interrupt {
+                return Err(io::ErrorKind::Interrupted.into());
+            }
+            let n = buf.len().min(3).min(self.bytes.len() - self.at);
+            buf[..n].copy_from_slice(&self.bytes[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn interrupted_reads_are_retried() {
+        for bytes in [
+            idx_bytes(8, &[2, 3], &[1, 2, 3, 4, 5, 6]),
+            gzip(&idx_bytes(8, &[2, 3], &[1, 2, 3, 4, 5, 6])),
+        ] {
+            let reader = Interrupted {
+                bytes,
+                at: 0,
+                interrupt: false,
+            };
+            let a = read_idx_from(reader, None, Path::new("i")).unwrap();
+            assert_eq!((a.dims, a.data), (vec![2, 3], vec![1, 2, 3, 4, 5, 6]));
+        }
+    }
+
+    #[test]
     fn unknown_length_reader_works() {
         let bytes = idx_bytes(8, &[3], &[1, 2, 3]);
         let a = read_idx_from(&bytes[..], None, Path::new("r")).unwrap();

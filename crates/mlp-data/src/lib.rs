@@ -3,11 +3,11 @@
 //! # Layout: samples are columns
 //!
 //! A batch of `m` samples with `n_features` values each is an `n_features × m` matrix,
-//! one sample per column. faer matrices are column-major, so the contiguous pixels of a
-//! [`Dataset`] already *are* that matrix ([`Dataset::images`]); a run of consecutive
-//! samples is a zero-copy column block, and a shuffled batch is one
-//! [`Dataset::gather_into`] into a buffer the caller owns and reuses. Targets are one-hot
-//! `n_classes × m` matrices with a 1 in row `label` of column `j`.
+//! one sample per column. A [`Dataset`] keeps each image's pixels contiguous, as the bytes of
+//! the file (a quarter of the memory of floats); a shuffled batch is one
+//! [`Dataset::gather_into`] and a run of consecutive samples one [`Dataset::columns_into`],
+//! each turning the bytes into floats in a buffer the caller owns and reuses. Targets are
+//! one-hot `n_classes × m` matrices with a 1 in row `label` of column `j`.
 //!
 //! ```
 //! use faer::Mat;
