@@ -104,6 +104,11 @@ pub struct Args {
     /// Only read the outcomes of an earlier run in --output and judge them; mutate nothing.
     #[arg(long)]
     pub report_only: bool,
+    /// Mutate the working tree itself instead of a copy, reusing its warm `target/` (each mutant
+    /// then builds incrementally). Run it on a tree you are not editing: a mutant is in the source
+    /// while it is tested, and an interrupted run can leave one behind (`git diff` shows it).
+    #[arg(long)]
+    pub in_place: bool,
 }
 
 /// Runs cargo-mutants as asked, then judges its outcomes.
@@ -118,6 +123,9 @@ pub fn run(args: &Args) -> Result<()> {
         }
         if let Some(shard) = &args.shard {
             command.arg("--shard").arg(shard);
+        }
+        if args.in_place {
+            command.arg("--in-place");
         }
         println!("running {command:?}");
         let status = command.status().map_err(not_installed)?;

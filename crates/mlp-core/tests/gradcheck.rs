@@ -187,6 +187,25 @@ fn enough_per_layer_is_every_parameter() {
             "PerLayer({n})"
         );
     }
+    // A parameter outside a layer names the index and the smallest shape that would hold it.
+    for (row, col, found) in [
+        (7, 1, (8, 2)),
+        (0, 3, (1, 4)),
+        (usize::MAX, 0, (usize::MAX, 1)),
+    ] {
+        let outside = ParamSelection::Only(vec![weight(0, row, col)]);
+        match select_params(&mlp, &outside, 0).unwrap_err() {
+            MlpError::ShapeMismatch {
+                what,
+                expected,
+                found: got,
+            } => {
+                assert_eq!((expected, got), ((4, 3), found), "{what}");
+                assert!(what.contains(&format!("({row}, {col})")), "{what}");
+            }
+            e => panic!("{e}"),
+        }
+    }
     // Fewer than a layer has: that many per weight matrix and per bias, all distinct.
     let some = select_params(&mlp, &ParamSelection::PerLayer(3), 9).unwrap();
     assert_eq!(some.len(), 3 + 3 + 3 + 2);

@@ -127,7 +127,8 @@ pub(super) fn check_param(mlp: &Mlp<f64>, p: Param) -> Result<()> {
                 p.row, p.col, p.layer
             ),
             expected: shape,
-            found: (p.row + 1, p.col + 1),
+            // The smallest shape that would hold the index (saturating: the index may be anything).
+            found: (p.row.saturating_add(1), p.col.saturating_add(1)),
         })
     }
 }
