@@ -61,19 +61,24 @@ pub fn run(root: &Path, scale: &Scale, force: bool) -> Result<()> {
         return Ok(());
     }
     println!("  training-step scaling benchmark into {}", dir.display());
-    let args = if scale.quick {
+    bench_train::run(&study_args(dir, scale.quick))?;
+    Ok(())
+}
+
+/// The command line of the study, writing into `out`: `mlp-cli bench-train`'s defaults, or the
+/// reduced study when `quick`.
+pub fn study_args(out: PathBuf, quick: bool) -> Args {
+    if quick {
         Args {
             widths: QUICK_WIDTHS.into(),
             depths: QUICK_DEPTHS.into(),
             steps: Some(QUICK_STEPS),
             repeats: 1,
-            ..default_args(dir)
+            ..default_args(out)
         }
     } else {
-        default_args(dir)
-    };
-    bench_train::run(&args)?;
-    Ok(())
+        default_args(out)
+    }
 }
 
 /// `mlp-cli bench-train`'s defaults, writing into `out`.
@@ -106,4 +111,24 @@ pub fn read(root: &Path) -> Result<Option<ScalingTable>> {
         return Ok(None);
     }
     Ok(Some(ScalingTable { rows }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mlp_cli::bench_train::Study;
+
+    #[test]
+    fn the_full_and_the_quick_study_are_valid_command_lines() {
+        let full = Study::from_args(&study_args(PathBuf::from("unused"), false)).unwrap();
+        assert_eq!((full.widths.len(), full.depths.len()), (7, 8));
+        assert_eq!((full.steps, full.repeats), (None, 5));
+        let quick = Study::from_args(&study_args(PathBuf::from("unused"), true)).unwrap();
+        assert_eq!(
+            (quick.widths, quick.depths),
+            (vec![64, 256, 1024], vec![1, 2, 4])
+        );
+        assert_eq!(quick.batch_sizes, [64, 256]);
+        assert_eq!((quick.steps, quick.repeats), (Some(QUICK_STEPS), 1));
+    }
 }
