@@ -8,7 +8,8 @@
 //! 3. the epoch study of the tuned shallow setting;
 //! 4. the reported runs: faithful and tuned, each net, three seeds; then the tuned setting retrained
 //!    on all 60 000 training images (a supplementary result, reported separately);
-//! 5. the gradient sizes at initialisation, and the forward-propagation benchmark;
+//! 5. the gradient sizes at initialisation, the forward-propagation benchmark and the training-step
+//!    scaling benchmark (`mlp-cli bench-train`'s study);
 //! 6. the report and its figures.
 //!
 //! A run whose `summary.json` already holds the same configuration is skipped (`--force` redoes
@@ -18,7 +19,7 @@
 use crate::executor::{ExecOptions, Executor, RunSpec, RUN_FILES};
 use crate::plan::{search_dir, Net, Recipe, Scale};
 use crate::runs::{best_on_val, candidates, choose, Run};
-use crate::{bench, gradients, report, Result};
+use crate::{bench, gradients, report, scaling, Result};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -146,7 +147,7 @@ pub fn run(args: &Args) -> Result<()> {
         )?;
     }
 
-    // 5. Gradients at initialisation, and the forward-propagation benchmark.
+    // 5. Gradients at initialisation, and the benchmarks.
     let gradients_path = root.join(gradients::FILE);
     if args.force || !gradients_path.is_file() {
         let nets: Vec<Vec<usize>> = Net::ALL.iter().map(|n| n.hidden()).collect();
@@ -163,6 +164,7 @@ pub fn run(args: &Args) -> Result<()> {
         );
     }
     bench::run(&root, &scale, args.force)?;
+    scaling::run(&root, &scale, args.force)?;
 
     // 6. The report.
     report::generate(&root)?;

@@ -20,6 +20,8 @@ pub const LR_BATCH: &str = "lr-batch";
 pub const EPOCHS: &str = "epochs";
 /// The forward-propagation benchmark.
 pub const BENCH: &str = "bench-forward";
+/// The training-step scaling benchmark.
+pub const SCALING: &str = "bench-train";
 
 /// File stem of a net's learning curves.
 pub fn curves_stem(net: Net) -> String {
@@ -37,6 +39,7 @@ pub fn draw_all(root: &Path, r: &Results) -> Result<()> {
     lr_batch(&dir, r)?;
     epochs(&dir, r)?;
     bench(&dir, r)?;
+    scaling(&dir, r)?;
     Ok(())
 }
 
@@ -238,6 +241,14 @@ fn epochs(dir: &Path, r: &Results) -> Result<()> {
 fn bench(dir: &Path, r: &Results) -> Result<()> {
     if let Some(table) = &r.bench {
         mlp_cli::bench::draw(&table.rows, &dir.join(BENCH))?;
+    }
+    Ok(())
+}
+
+/// The scaling figure, drawn by the module that also draws it for `mlp-cli bench-train`.
+fn scaling(dir: &Path, r: &Results) -> Result<()> {
+    if let Some(table) = &r.scaling {
+        mlp_cli::bench_train::draw(&table.rows, &dir.join(SCALING))?;
     }
     Ok(())
 }

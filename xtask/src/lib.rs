@@ -2,7 +2,7 @@
 //! report generated from their files.
 //!
 //! - `cargo xtask experiments [--quick] [--force]`: every training run (see [`experiments`]), the
-//!   forward-propagation benchmark, then the report.
+//!   forward-propagation and training-step benchmarks, then the report.
 //! - `cargo xtask report [--results DIR] [--facts FILE]`: `REPORT.md` and the figures from the run
 //!   files only, or the facts the report is rendered from, as JSON (see [`report`]).
 //! - `cargo xtask mutants [FILE...] [--shard K/N]`: mutation testing of the math (see [`mutants`]).
@@ -18,6 +18,7 @@ pub mod plan;
 pub mod report;
 pub mod results;
 pub mod runs;
+pub mod scaling;
 pub mod setting;
 pub mod stats;
 

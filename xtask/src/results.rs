@@ -1,10 +1,11 @@
 //! Everything the report and its figures are made of, read from a results directory: the runs of
-//! each study, search and reported group, the gradient sizes and the benchmark's table.
+//! each study, search and reported group, the gradient sizes and the benchmarks' tables.
 
 use crate::bench::{self, BenchTable};
 use crate::gradients::{self, GradientRow};
 use crate::plan::{search_dir, Net, Recipe};
 use crate::runs::{load_all, same_config, Run};
+use crate::scaling::{self, ScalingTable};
 use crate::stats::mean;
 use crate::Result;
 use mlp_cli::train::TrainConfig;
@@ -65,6 +66,8 @@ pub struct Results {
     pub gradients: Option<Vec<GradientRow>>,
     /// The forward-propagation benchmark.
     pub bench: Option<BenchTable>,
+    /// The training-step scaling benchmark.
+    pub scaling: Option<ScalingTable>,
 }
 
 impl Results {
@@ -118,6 +121,7 @@ impl Results {
             retrained,
             gradients: gradients::read(&root.join(gradients::FILE))?,
             bench: bench::read(root)?,
+            scaling: scaling::read(root)?,
         })
     }
 

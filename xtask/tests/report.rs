@@ -60,4 +60,9 @@ fn facts_are_written_as_json() {
     assert_eq!(shallow["curves"][0]["gap_size"], "large");
     assert_eq!(facts["setup"]["seeds"], serde_json::json!([1, 2, 3]));
     assert!(facts["benchmark"]["rows"].as_array().unwrap().len() > 1);
+    // The committed bench-train study: both series, at batch sizes 64 and 256.
+    let scaling = &facts["scaling"];
+    assert_eq!(scaling["batches"], serde_json::json!([64, 256]));
+    assert_eq!(scaling["widths"].as_array().unwrap().len(), 2);
+    assert_eq!(scaling["depths"].as_array().unwrap().len(), 2);
 }

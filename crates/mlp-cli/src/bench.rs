@@ -215,14 +215,7 @@ impl Report {
 /// the plots.
 pub fn run(args: &Args) -> Result<()> {
     let study = Study::from_args(args)?;
-    if let Some(threads) = args.threads {
-        if !mlp_core::par::init_global_pool(threads) {
-            eprintln!(
-                "warning: the thread pool was already started with {} threads",
-                mlp_core::par::default_threads()
-            );
-        }
-    }
+    init_threads(args.threads);
     let train = data::load(args.data.as_deref())?.train;
     let mut stdout = std::io::stdout().lock();
     let report = run_study_with(&study, &train, |line| {
@@ -364,8 +357,21 @@ fn time_passes<T: Float>(
     Ok(times)
 }
 
+/// Sizes rayon's global pool for a `--threads` flag (nothing without one), warning when the pool
+/// was already started with another size.
+pub(crate) fn init_threads(threads: Option<usize>) {
+    if let Some(threads) = threads {
+        if !mlp_core::par::init_global_pool(threads) {
+            eprintln!(
+                "warning: the thread pool was already started with {} threads",
+                mlp_core::par::default_threads()
+            );
+        }
+    }
+}
+
 /// The median of `times`, which it sorts (so that `times[0]` is then the minimum).
-fn median(times: &mut [f64]) -> f64 {
+pub(crate) fn median(times: &mut [f64]) -> f64 {
     times.sort_by(f64::total_cmp);
     let n = times.len();
     if n % 2 == 1 {
@@ -458,8 +464,8 @@ pub struct CsvLine {
     pub fraction_of_peak: f64,
 }
 
-/// Writes the lines of `bench_forward.csv`.
-fn write_csv(lines: &[CsvLine], path: &Path) -> Result<()> {
+/// Writes `lines` as a CSV file with a header (`bench_forward.csv`, `bench_train.csv`).
+pub(crate) fn write_csv<L: Serialize>(lines: &[L], path: &Path) -> Result<()> {
     let to_io = |e: csv::Error| CliError::Io {
         path: path.to_path_buf(),
         source: std::io::Error::other(e),

@@ -3,6 +3,7 @@
 //! itself is [`train`], free of the terminal; `mlp-cli train` is [`train_command`], a shell over it.
 
 pub mod bench;
+pub mod bench_train;
 pub mod count_params;
 pub mod data;
 mod error;

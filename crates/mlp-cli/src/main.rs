@@ -3,7 +3,8 @@
 use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
 use mlp_cli::{
-    bench, count_params, evaluate, gradcheck, inspect, predict, serve, train_command, CliError,
+    bench, bench_train, count_params, evaluate, gradcheck, inspect, predict, serve, train_command,
+    CliError,
 };
 use std::process::ExitCode;
 
@@ -44,6 +45,9 @@ enum Command {
     /// Time forward propagation of the 60 000 training images for a range of batch sizes.
     #[command(after_help = bench::EXAMPLES)]
     BenchForward(bench::Args),
+    /// Time training steps for a range of widths and depths, against the GEMM peak.
+    #[command(after_help = bench_train::EXAMPLES)]
+    BenchTrain(bench_train::Args),
     /// Classify image files of handwritten digits (PNG, JPEG, PNM, BMP) with a saved model.
     #[command(after_help = predict::EXAMPLES)]
     Predict(predict::Args),
@@ -69,6 +73,7 @@ fn run(command: Command) -> mlp_cli::Result<()> {
         Command::Train(args) => train_command::run(&args),
         Command::Evaluate(args) => evaluate::run(&args),
         Command::BenchForward(args) => bench::run(&args),
+        Command::BenchTrain(args) => bench_train::run(&args),
         Command::Predict(args) => predict::run(&args),
         Command::Inspect(args) => inspect::run(&args),
         Command::Serve(args) => serve::run(&args),

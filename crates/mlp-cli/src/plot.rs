@@ -85,6 +85,9 @@ pub struct LineChart {
     pub log_x: bool,
     /// A logarithmic vertical axis.
     pub log_y: bool,
+    /// Ticks of a logarithmic horizontal axis at powers of two (64, 128, 256 …) instead of
+    /// 1-2-5 per decade: for sizes that double from point to point.
+    pub log2_x: bool,
     /// A fixed horizontal range, instead of one fitted to the data.
     pub x_range: Option<(f64, f64)>,
     /// A fixed vertical range, instead of one fitted to the data.
@@ -112,6 +115,13 @@ impl LineChart {
     pub fn with_log_axes(mut self, log_x: bool, log_y: bool) -> Self {
         self.log_x = log_x;
         self.log_y = log_y;
+        self
+    }
+
+    /// Makes the horizontal axis logarithmic with its ticks at powers of two.
+    pub fn with_log2_x(mut self) -> Self {
+        self.log_x = true;
+        self.log2_x = true;
         self
     }
 
@@ -306,19 +316,23 @@ fn draw_panel<DB: DrawingBackend>(
     chart: &LineChart,
 ) -> DrawResult<DB> {
     let ((x0, x1), (y0, y1)) = chart.ranges();
+    let log_x = || LogAxis::new(x0, x1).with_powers_of_two(chart.log2_x);
     match (chart.log_x, chart.log_y) {
         (false, false) => draw_chart(area, chart, x0..x1, y0..y1),
-        (true, false) => draw_chart(area, chart, LogAxis::new(x0, x1), y0..y1),
+        (true, false) => draw_chart(area, chart, log_x(), y0..y1),
         (false, true) => draw_chart(area, chart, x0..x1, LogAxis::new(y0, y1)),
-        (true, true) => draw_chart(area, chart, LogAxis::new(x0, x1), LogAxis::new(y0, y1)),
+        (true, true) => draw_chart(area, chart, log_x(), LogAxis::new(y0, y1)),
     }
 }
 
 /// A logarithmic axis whose ticks are 1-2-…-9, 1-2-5 or 1 per decade, the densest that fits, so
-/// that a range of less than a decade still gets labels (plotters' own puts ticks only at powers).
+/// that a range of less than a decade still gets labels (plotters' own puts ticks only at powers);
+/// or, for sizes that double, every power of two (every second, third … when they do not fit).
 struct LogAxis {
     low: f64,
     high: f64,
+    /// Ticks at powers of two instead of in decades.
+    powers_of_two: bool,
     /// The axis in `ln` units, linear.
     linear: RangedCoordf64,
 }
@@ -328,8 +342,25 @@ impl LogAxis {
         Self {
             low,
             high,
+            powers_of_two: false,
             linear: (low.ln()..high.ln()).into(),
         }
+    }
+
+    fn with_powers_of_two(mut self, powers_of_two: bool) -> Self {
+        self.powers_of_two = powers_of_two;
+        self
+    }
+
+    /// The powers `2^k`, `k` a multiple of `every`, that lie in range.
+    fn power_of_two_ticks(&self, every: i32) -> Vec<f64> {
+        let first = self.low.log2().floor() as i32;
+        let last = self.high.log2().ceil() as i32;
+        (first..=last)
+            .filter(|k| k.rem_euclid(every) == 0)
+            .map(|k| 2f64.powi(k))
+            .filter(|&v| v >= self.low * (1.0 - 1e-9) && v <= self.high * (1.0 + 1e-9))
+            .collect()
     }
 
     /// The multiples `m · 10^k` of every decade that lie in range.
@@ -359,6 +390,12 @@ impl Ranged for LogAxis {
 
     fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
         let max = hint.max_num_points();
+        if self.powers_of_two {
+            return (1..)
+                .map(|every| self.power_of_two_ticks(every))
+                .find(|ticks| ticks.len() <= max.max(1))
+                .unwrap_or_default();
+        }
         let all: [f64; 9] = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
         for mantissas in [&all[..], &[1.0, 2.0, 5.0], &[1.0]] {
             let ticks = self.ticks(mantissas, 1);
@@ -500,6 +537,12 @@ mod tests {
             [1.0, 10.0, 100.0, 1e3, 1e4, 1e5]
         );
         assert_eq!(round(axis.key_points(Max(3))), [1.0, 100.0, 1e4]);
+        let axis = LogAxis::new(40.0, 6000.0).with_powers_of_two(true);
+        assert_eq!(
+            axis.key_points(Max(10)),
+            [64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0, 4096.0]
+        );
+        assert_eq!(axis.key_points(Max(4)), [64.0, 256.0, 1024.0, 4096.0]);
     }
 
     #[test]

@@ -379,6 +379,7 @@ fn every_subcommand_has_help_with_an_example() {
         "train",
         "evaluate",
         "bench-forward",
+        "bench-train",
     ] {
         let output = run(&[sub, "--help"]);
         assert!(output.status.success(), "{sub}");

@@ -105,6 +105,34 @@ fn bench_forward_rejects_bad_arguments() {
 }
 
 #[test]
+fn bench_train_rejects_bad_arguments_before_loading_anything() {
+    for (args, flag) in [
+        (&["bench-train", "--widths", ""][..], "--widths"),
+        (&["bench-train", "--widths", "64,0"], "--widths"),
+        (&["bench-train", "--widths", "1000000"], "--widths"),
+        (&["bench-train", "--depths", "100"], "--depths"),
+        (&["bench-train", "--depth-width", "0"], "--depth-width"),
+        (&["bench-train", "--batch-sizes", "60001"], "--batch-sizes"),
+        (&["bench-train", "--steps", "0"], "--steps"),
+        (&["bench-train", "--repeats", "0"], "--repeats"),
+        (&["bench-train", "--threads", "0"], "--threads"),
+        (
+            &["bench-train", "--depths", "64", "--depth-width", "16384"],
+            "--depths",
+        ),
+    ] {
+        let output = mlp_cli(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error") && stderr.contains(flag),
+            "{args:?}: {stderr}"
+        );
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+    }
+}
+
+#[test]
 fn bench_forward_help_has_examples() {
     let output = mlp_cli(&["bench-forward", "--help"]);
     let stdout = String::from_utf8_lossy(&output.stdout);

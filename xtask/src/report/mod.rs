@@ -7,8 +7,8 @@
 //! `xtask/templates/` (minijinja), where every sentence of the report lives; numbers become text
 //! through the filters of [`template`], which apply the formats of [`crate::stats`].
 //!
-//! Every number in the report is read from `summary.json`, `curve.csv`, `gradients.csv` and
-//! `bench/bench_forward.csv`, or computed from them (`mlp_core::count_params` for the parameter
+//! Every number in the report is read from `summary.json`, `curve.csv`, `gradients.csv`,
+//! `bench/bench_forward.csv` and `bench-train/bench_train.csv`, or computed from them (`mlp_core::count_params` for the parameter
 //! counts); every qualitative sentence is chosen by comparing such numbers. The rendering is
 //! deterministic (sorted directory listings, fixed float formats, no dates), so rendering the
 //! committed files reproduces the committed `REPORT.md` byte for byte — a test checks it.
@@ -21,6 +21,7 @@ pub mod epochs;
 pub mod final_errors;
 pub mod gradient_sizes;
 pub mod lr_batch;
+pub mod scaling;
 pub mod search;
 pub mod setup;
 pub mod template;
@@ -78,6 +79,8 @@ pub struct Facts {
     pub review: setup::Review,
     /// The forward-propagation benchmark; `None` when it was not measured.
     pub benchmark: Option<benchmark::Benchmark>,
+    /// The training-step scaling benchmark; `None` (and no section) when it was not measured.
+    pub scaling: Option<scaling::Scaling>,
     /// How much work the runs were.
     pub reproduce: setup::Reproduce,
 }
@@ -96,6 +99,7 @@ pub fn facts(r: &Results) -> Result<Facts> {
         digits: digits::facts(r),
         review: setup::review()?,
         benchmark: benchmark::facts(r),
+        scaling: scaling::facts(r),
         reproduce: setup::reproduce(r),
     })
 }

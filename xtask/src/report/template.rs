@@ -18,7 +18,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 pub const MAIN: &str = "report.md.j2";
 
 /// Every template, by the name the others include it with.
-pub const TEMPLATES: [(&str, &str); 14] = [
+pub const TEMPLATES: [(&str, &str); 15] = [
     (MAIN, include_str!("../../templates/report.md.j2")),
     ("macros.md.j2", include_str!("../../templates/macros.md.j2")),
     ("setup.md.j2", include_str!("../../templates/setup.md.j2")),
@@ -46,6 +46,10 @@ pub const TEMPLATES: [(&str, &str); 14] = [
     (
         "benchmark.md.j2",
         include_str!("../../templates/benchmark.md.j2"),
+    ),
+    (
+        "scaling.md.j2",
+        include_str!("../../templates/scaling.md.j2"),
     ),
     (
         "reproduce.md.j2",

@@ -3,6 +3,7 @@
 use crate::plan::{Net, Recipe};
 use crate::results::{Group, Results};
 use crate::runs::{Diverged, Outcome, Run};
+use crate::scaling::{Kind, ScalingRow};
 use crate::setting::tests::config;
 use mlp_cli::train::{EpochRecord, Summary, TrainConfig};
 
@@ -103,5 +104,46 @@ pub(crate) fn results() -> Results {
         retrained: vec![group(Net::Shallow, Recipe::Tuned, two("shallow-tuned-all"))],
         gradients: None,
         bench: None,
+        scaling: None,
+    }
+}
+
+/// The GEMM peak of [`scaling_row`]'s rows, GFLOP/s.
+pub(crate) const SCALING_PEAK: f64 = 400.0;
+
+/// A row of `bench_train.csv`: `depth` hidden layers of `width` at `batch`, running at `fraction`
+/// of a peak of [`SCALING_PEAK`] (its time follows from the FLOPs), 60 000 training images.
+pub(crate) fn scaling_row(
+    kind: Kind,
+    width: usize,
+    depth: usize,
+    batch: usize,
+    fraction: f64,
+) -> ScalingRow {
+    let sizes = mlp_cli::spec::layer_sizes(784, &vec![width; depth], 10);
+    let flops = mlp_cli::bench_train::flops_per_step(&sizes, batch);
+    let gflops = fraction * SCALING_PEAK;
+    let seconds = flops / gflops / 1e9;
+    let epoch_steps = 60_000usize.div_ceil(batch);
+    ScalingRow {
+        kind,
+        width,
+        depth,
+        layers: mlp_cli::spec::dashed(&sizes),
+        batch,
+        n_params: mlp_core::count_params(&sizes).unwrap().total,
+        flops_per_step: flops,
+        steps: 100,
+        repeats: 5,
+        threads: 2,
+        n_train: 60_000,
+        split_repeats: 5,
+        seconds_per_step: seconds,
+        seconds_per_step_min: seconds,
+        epoch_steps,
+        epoch_seconds: seconds * epoch_steps as f64,
+        gflops,
+        fraction_of_peak: fraction,
+        peak_gflops: SCALING_PEAK,
     }
 }

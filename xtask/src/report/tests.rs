@@ -17,11 +17,16 @@ fn an_empty_results_directory_renders() {
         retrained: Vec::new(),
         gradients: None,
         bench: None,
+        scaling: None,
     };
     let text = render(&r).unwrap();
     assert!(text.contains("No reported run yet."));
     assert!(text.contains("Not measured (`bench/bench_forward.csv` is missing"));
     assert!(!text.contains("## Learning rate × batch size"));
+    assert!(
+        !text.contains("## Training step vs width and depth"),
+        "no section without bench-train/bench_train.csv"
+    );
 }
 
 /// Results in which the less common branches are taken: a quick run, a diverged seed, a
@@ -118,4 +123,129 @@ fn facts_serialise_as_json_with_judgements_as_strings() {
         "moderate"
     );
     assert_eq!(json["benchmark"]["largest"]["kind"], "hidden");
+}
+
+/// Renders the report with a scaling table made of `rows` and returns the scaling section.
+fn scaling_section(rows: Vec<crate::scaling::ScalingRow>) -> String {
+    let mut r = super::testing::results();
+    r.scaling = Some(crate::scaling::ScalingTable { rows });
+    let text = render(&r).unwrap();
+    let start = text
+        .find("## Training step vs width and depth")
+        .expect("the section is there");
+    let end = text.find("## Reproducing").unwrap();
+    text[start..end].to_string()
+}
+
+#[test]
+fn every_scaling_branch_renders() {
+    use super::testing::scaling_row as row;
+    use crate::scaling::Kind::{Depth, Width};
+    // Rises at batch 64, flattens at 256 (with a missing cell), a moderate wide net, a larger batch
+    // that helps the narrow net most, a depth series growing with the FLOPs and one slower.
+    let text = scaling_section(vec![
+        row(Width, 64, 1, 64, 0.05),
+        row(Width, 1024, 1, 64, 0.2),
+        row(Width, 4096, 1, 64, 0.3),
+        row(Width, 64, 1, 256, 0.1),
+        row(Width, 2048, 1, 256, 0.32),
+        row(Width, 4096, 1, 256, 0.33),
+        row(Depth, 256, 1, 64, 0.2),
+        row(Depth, 256, 8, 64, 0.2),
+        row(Depth, 256, 1, 256, 0.1),
+        row(Depth, 256, 8, 256, 0.3),
+    ]);
+    for expected in [
+        "| 1024 | 814 090 | ",
+        "| Hidden layers of 256 | Parameters |",
+        "| 8 | 664 074 | ",
+        " — | — | — |",
+        "It is still rising at the widest width measured",
+        "From width 2048 on it stays within 10 % of its best",
+        "**Width, batch 256.** The fraction of the peak climbs from 10.00 % at width 64",
+        "a good part of the square product's rate",
+        "a larger batch matters most for small networks",
+        "in proportion to the work",
+        "less than the work, so the fraction of the peak rises with depth (10.00 % to 30.00 %)",
+        "Each added layer costs",
+        "at batch sizes 64 and 256",
+        "on average 0.00 % slower than its fastest measurement, at most 0.00 %",
+        "each timing 100 steps",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    // Flat, falling, a high and a low wide fraction, a batch that changes little or helps
+    // everywhere, a depth series growing faster than the FLOPs and one without a positive slope.
+    let text = scaling_section(vec![
+        row(Width, 64, 1, 64, 0.5),
+        row(Width, 1024, 1, 64, 0.52),
+        row(Width, 64, 1, 256, 0.51),
+        row(Width, 1024, 1, 256, 0.53),
+        row(Depth, 256, 1, 64, 0.3),
+        row(Depth, 256, 8, 64, 0.1),
+    ]);
+    for expected in [
+        "within 10 % of its best (52.00 % at width 1024) at every width",
+        "much of what the large square product achieves",
+        "barely changes the efficiency",
+        "more than the work, so the fraction of the peak falls with depth",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    let mut rows = vec![
+        row(Width, 64, 1, 64, 0.1),
+        row(Width, 256, 1, 64, 0.5),
+        row(Width, 1024, 1, 64, 0.1),
+        row(Width, 64, 1, 256, 0.1),
+        row(Width, 1024, 1, 256, 0.2),
+        row(Depth, 256, 1, 64, 0.3),
+        row(Depth, 256, 2, 64, 0.3),
+    ];
+    rows[6].seconds_per_step = rows[5].seconds_per_step / 2.0;
+    rows[1].seconds_per_step_min = rows[1].seconds_per_step / 1.5;
+    let text = scaling_section(rows);
+    for expected in [
+        "and up to 50.00 % (1 hidden layer(s) of 256 at batch 64): the repeats do not agree",
+        "From its best it falls to 10.00 % at width 1024",
+        "far below the square product's rate",
+        "a larger batch helps the wide networks at least as much",
+        "At batch 256 the fraction of the peak is 1.00× that of batch 64 at width 64, and 2.00× at \
+         width 1024",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    assert!(!text.contains("Each added layer costs"), "{text}");
+    // Falling without climbing first, and a dip the widest net recovers from.
+    let text = scaling_section(vec![
+        row(Width, 64, 1, 64, 0.5),
+        row(Width, 256, 1, 64, 0.48),
+        row(Width, 1024, 1, 64, 0.3),
+        row(Width, 64, 1, 256, 0.1),
+        row(Width, 256, 1, 256, 0.5),
+        row(Width, 1024, 1, 256, 0.3),
+        row(Width, 4096, 1, 256, 0.47),
+    ]);
+    for expected in [
+        "is within 10 % of its best (50.00 % at width 64) already at width 64 (50.00 %). From its \
+         best it falls to 30.00 % at width 1024",
+        "It is within 10 % of its best from width 256, but not steadily: down to 30.00 % at width \
+         1024, then back to 47.00 % at width 4096.",
+        "the larger batch is not better at every width — at width 64 it does worse.",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    assert!(
+        !text.contains("Hidden layers of"),
+        "no depth series: {text}"
+    );
+    let text = scaling_section(vec![
+        row(Width, 64, 1, 64, 0.5),
+        row(Width, 1024, 1, 64, 0.5),
+        row(Width, 64, 1, 256, 0.2),
+        row(Width, 1024, 1, 256, 0.2),
+    ]);
+    assert!(
+        text.contains("the larger batch does worse at both ends"),
+        "{text}"
+    );
 }

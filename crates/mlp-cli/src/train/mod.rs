@@ -3,13 +3,15 @@
 //!
 //! Start with [`trainer`]: `Trainer::new` (or `Trainer::resume`), then `run(&mut observer, &stop)`.
 //! [`config`] is the persisted configuration, [`record`] the per-epoch records and the summary,
-//! [`files`] the run directory; the command `mlp-cli train` is a thin shell over them
-//! ([`crate::train_command`]).
+//! [`files`] the run directory, `step` one mini-batch step (which `mlp-cli bench-train` times too)
+//! and `threads` how an epoch's steps use the cores; the command `mlp-cli train` is a thin shell
+//! over them ([`crate::train_command`]).
 
 pub mod config;
 pub mod files;
 pub mod record;
-mod threads;
+pub(crate) mod step;
+pub(crate) mod threads;
 pub mod trainer;
 
 pub use config::TrainConfig;

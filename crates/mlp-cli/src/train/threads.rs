@@ -13,7 +13,7 @@ use std::time::Duration;
 /// threads and 176 ms on one, or 285 ms on two and 176 ms on one, depending on the placement.)
 /// The choice changes only the time: products are split over their outputs, so the results are
 /// the same to the bit.
-pub(super) struct ThreadChooser {
+pub(crate) struct ThreadChooser {
     threads: usize,
     /// Summed time of the timed probe steps run on `threads` threads and on one.
     probe: [Duration; 2],
@@ -26,8 +26,12 @@ impl ThreadChooser {
     /// the parameters to the cores that now own them.
     const PROBE_STEPS: usize = 16;
     const UNTIMED_STEPS: usize = 2;
+    /// The steps at the start of an epoch that choose: after them, every step runs on the threads
+    /// chosen.
+    pub(crate) const PROBE_LEN: usize = 2 * Self::PROBE_STEPS;
 
-    pub(super) fn new(threads: usize) -> Self {
+    /// A chooser between `threads` threads and one, for one epoch.
+    pub(crate) fn new(threads: usize) -> Self {
         Self {
             threads,
             probe: [Duration::ZERO; 2],
@@ -36,7 +40,7 @@ impl ThreadChooser {
     }
 
     /// The threads for step `i` of the epoch.
-    pub(super) fn threads_for(&self, i: usize) -> usize {
+    pub(crate) fn threads_for(&self, i: usize) -> usize {
         match self.chosen {
             Some(threads) => threads,
             None if i < Self::PROBE_STEPS => self.threads,
@@ -45,7 +49,7 @@ impl ThreadChooser {
     }
 
     /// Records how long step `i` took, and chooses once the probe steps are done.
-    pub(super) fn record(&mut self, i: usize, elapsed: Duration) {
+    pub(crate) fn record(&mut self, i: usize, elapsed: Duration) {
         if self.chosen.is_some() {
             return;
         }
@@ -53,7 +57,7 @@ impl ThreadChooser {
         if position >= Self::UNTIMED_STEPS {
             self.probe[block] += elapsed;
         }
-        if i + 1 == 2 * Self::PROBE_STEPS {
+        if i + 1 == Self::PROBE_LEN {
             let [split, single] = self.probe;
             self.chosen = Some(if split <= single { self.threads } else { 1 });
         }

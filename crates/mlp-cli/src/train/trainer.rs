@@ -4,12 +4,12 @@
 
 use super::files::RunDir;
 use super::record::best_val_epoch;
-use super::threads::{gather_batch, ThreadChooser};
+use super::step::Batch;
+use super::threads::ThreadChooser;
 use super::{EpochRecord, Summary, TrainConfig};
 use crate::evaluate::{evaluate, EvalBuffers, Metrics};
 use crate::spec::check_network_size;
 use crate::{CliError, Result};
-use faer::Mat;
 use mlp_core::{Mlp, Sgd};
 use mlp_data::{Dataset, Mnist};
 use std::fmt;
@@ -282,11 +282,11 @@ impl Trainer {
                 .save_checkpoint(&self.config, &self.mlp, &self.sgd, 0)?;
         }
         observer.untrained(&self.curve[0]);
-        let mut batch = BatchBuffers::new(&self.splits.train, self.config.batch_size);
+        let mut buffers = BatchBuffers::new(&self.splits.train, self.config.batch_size);
         for epoch in self.curve.len()..=epochs {
             let lr = schedule.rate(base_lr, epoch - 1, epochs);
             let started = Instant::now();
-            if let Some(outcome) = self.train_epoch(epoch, lr, &mut batch, observer, stop)? {
+            if let Some(outcome) = self.train_epoch(epoch, lr, &mut buffers, observer, stop)? {
                 return Ok(outcome);
             }
             let seconds = started.elapsed().as_secs_f64();
@@ -323,13 +323,13 @@ impl Trainer {
         &mut self,
         epoch: usize,
         lr: f64,
-        batch: &mut BatchBuffers,
+        buffers: &mut BatchBuffers,
         observer: &mut dyn Observer,
         stop: &AtomicBool,
     ) -> Result<Option<Outcome>> {
         let (config, train) = (&self.config, &self.splits.train);
         let (mlp, sgd, threads) = (&mut self.mlp, &mut self.sgd, self.threads);
-        let BatchBuffers { x, y, order } = batch;
+        let BatchBuffers { batch, order } = buffers;
         mlp_data::shuffle_into(order, config.seed, epoch as u64);
         let n_steps = mlp_data::n_batches(train.len(), config.batch_size);
         // The epoch runs on a worker of rayon's pool with the other workers kept awake
@@ -341,19 +341,11 @@ impl Trainer {
             for (i, indices) in mlp_data::batches(order, config.batch_size)?.enumerate() {
                 let step_started = Instant::now();
                 let step_threads = chooser.threads_for(i);
-                mlp.set_threads(step_threads);
-                let m = indices.len();
-                let mut xb = x.as_mut().subcols_mut(0, m);
-                let mut yb = y.as_mut().subcols_mut(0, m);
-                gather_batch(train, indices, xb.as_mut(), yb.as_mut(), step_threads)?;
-                mlp.propagate(xb.as_ref())?;
-                let loss = mlp.loss(yb.as_ref())? as f64;
+                let loss = batch.step(train, indices, mlp, sgd, lr, step_threads)?;
                 if !loss.is_finite() {
                     return Ok(Some(Measured::MiniBatch.outcome(epoch, loss, config)));
                 }
                 running_loss += loss;
-                mlp.backpropagate(xb.as_ref(), yb.as_ref())?;
-                sgd.step(mlp, lr)?;
                 chooser.record(i, step_started.elapsed());
                 observer.step(&Progress {
                     epoch,
@@ -397,10 +389,8 @@ impl Trainer {
 
 /// The buffers of one mini-batch and the epoch's order of the samples, allocated once a run.
 struct BatchBuffers {
-    /// Images, one per column, for the largest batch.
-    x: Mat<f32>,
-    /// One-hot labels, one per column.
-    y: Mat<f32>,
+    /// Images and one-hot labels, for the largest batch.
+    batch: Batch,
     /// A permutation of the training samples.
     order: Vec<usize>,
 }
@@ -408,8 +398,7 @@ struct BatchBuffers {
 impl BatchBuffers {
     fn new(train: &Dataset, batch_size: usize) -> Self {
         Self {
-            x: Mat::zeros(train.n_features(), batch_size),
-            y: Mat::zeros(train.n_classes(), batch_size),
+            batch: Batch::new(train, batch_size),
             order: vec![0; train.len()],
         }
     }
