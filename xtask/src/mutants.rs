@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Why the five mutants of the gradient check's choice between one thread and several are equivalent.
+/// Why the six mutants of the gradient check's choice between one thread and several are equivalent.
 const THREAD_SPLIT: &str =
     "whether the central differences run on the calling thread or are split \
      between threads (each on its own copy of the network) changes only where each difference is \
@@ -60,6 +60,10 @@ pub const EQUIVALENT: &[(&str, &str)] = &[
         "crates/mlp-data/src/idx.rs: replace < with <= in read_full",
         "with the buffer full the mutant asks the reader for zero more bytes, gets zero, and stops: \
          the same bytes, one empty read later",
+    ),
+    (
+        "crates/mlp-core/src/gradcheck/mod.rs: replace << with >>",
+        THREAD_SPLIT,
     ),
     (
         "crates/mlp-core/src/gradcheck/mod.rs: replace <= with > in numeric_gradients",

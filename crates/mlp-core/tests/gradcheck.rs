@@ -1,11 +1,13 @@
 //! The gradient check's own parts, on values worked out by hand: the relative error and its floor,
-//! the comparison of two gradient sets, one central difference against the closed-form gradient of
-//! softmax regression, the parameter selection, and which parameter a report calls the worst.
+//! the comparison of two gradient sets, the step of a central difference, one central difference
+//! against the closed-form gradient of softmax regression, the parameter selection, and which
+//! parameter a report calls the worst.
 
 use faer::Mat;
 use mlp_core::gradcheck::{
-    check_gradients_against, max_relative_errors, numeric_gradient, relative_error, select_params,
-    LayerGradient, Param, ParamKind, ParamSelection, SUMMATION_FLOOR,
+    check_gradients, check_gradients_against, denominator_floor, max_relative_errors,
+    numeric_gradient, relative_error, select_params, step, LayerGradient, Param, ParamKind,
+    ParamSelection, RELATIVE_STEP, SUMMATION_FLOOR,
 };
 use mlp_core::{Activation, Mlp, MlpError};
 
@@ -140,6 +142,69 @@ fn one_central_difference_matches_the_closed_form() {
     };
     let e = numeric_gradient(&mut mlp, x.as_ref(), y.as_ref(), outside).unwrap_err();
     assert!(matches!(e, MlpError::NoSuchLayer { index: 1, .. }), "{e}");
+}
+
+/// The step is absolute up to |θ| = 1 and relative beyond: 1e-6 at 0, 0.25 and −1; 2.5e-4 at
+/// −250; 1e-3 at 1000.
+#[test]
+fn the_step_grows_with_large_parameters_only() {
+    assert_eq!(RELATIVE_STEP, 1e-6);
+    for theta in [0.0, 0.25, -1.0] {
+        assert_eq!(step(theta), 1e-6, "step({theta})");
+    }
+    assert!((step(-250.0) - 2.5e-4).abs() < 1e-18, "{}", step(-250.0));
+    assert!((step(1000.0) - 1e-3).abs() < 1e-18, "{}", step(1000.0));
+}
+
+/// The floor is δ / threshold with δ = 16·ε·S / 2h, the rounding noise of a central difference:
+/// about 1.4e-2 for S = 2.3 and h = 1e-6 (its documentation's figure), in proportion to S and in
+/// inverse proportion to h.
+#[test]
+fn the_floor_follows_the_rounding_noise() {
+    let floor = denominator_floor(2.3, 1e-6);
+    let by_hand = 16.0 * 2.220_446_049_250_313e-16 * 2.3 / 2e-6 / 3e-7;
+    assert!(
+        (floor - by_hand).abs() < 1e-12 * by_hand,
+        "{floor} vs {by_hand}"
+    );
+    assert!((1.3e-2..1.4e-2).contains(&floor), "{floor}");
+    assert!((denominator_floor(4.6, 1e-6) - 2.0 * floor).abs() < 1e-15);
+    assert!((denominator_floor(2.3, 5e-7) - 2.0 * floor).abs() < 1e-15);
+}
+
+/// The report's rounding scale is max(1, |L|, largest |logit|): logits pushed to ±40 by large
+/// output weights set it, and a small network's scale stays at 1.
+#[test]
+fn the_rounding_scale_is_the_largest_logit_or_loss_or_one() {
+    let x = Mat::from_fn(3, 2, |i, j| {
+        (i as f64 - 1.0) * if j == 0 { 1.0 } else { -1.0 }
+    });
+    // Both samples of class 0.
+    let y = Mat::from_fn(2, 2, |i, _| if i == 0 { 1.0 } else { 0.0 });
+    let mut mlp = Mlp::<f64>::new(&[3, 2], Activation::Identity, 3).unwrap();
+    // z = W·x with W = [[20, 0, −20], [0, 0, 0]]: the logits of the two samples are ∓40 and 0.
+    let mut w = mlp.layers_mut()[0].weights_mut();
+    for col in 0..3 {
+        w[(0, col)] = 20.0 * (1.0 - col as f64);
+        w[(1, col)] = 0.0;
+    }
+    let report = check_gradients(&mut mlp, x.as_ref(), y.as_ref(), ParamSelection::All, 0).unwrap();
+    let logits = mlp.logits().unwrap();
+    assert_eq!((logits[(0, 0)], logits[(0, 1)]), (-40.0, 40.0));
+    assert_eq!(report.rounding_scale, 40.0);
+    // The loss, ½·(40 + ln(1 + e⁻⁴⁰)) + ½·ln(1 + e⁻⁴⁰) = 20 to double precision, is below the
+    // largest logit.
+    assert!((report.loss - 20.0).abs() < 1e-12, "{}", report.loss);
+
+    let mut small = Mlp::<f64>::new(&[3, 2], Activation::Identity, 3).unwrap();
+    let mut w = small.layers_mut()[0].weights_mut();
+    for col in 0..3 {
+        w[(0, col)] = 0.1;
+        w[(1, col)] = -0.1;
+    }
+    let report =
+        check_gradients(&mut small, x.as_ref(), y.as_ref(), ParamSelection::All, 0).unwrap();
+    assert_eq!(report.rounding_scale, 1.0);
 }
 
 #[test]
