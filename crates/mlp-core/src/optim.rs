@@ -10,7 +10,8 @@ use faer::{Mat, MatMut, MatRef};
 /// `v ← μ·v + g + λ·w`, `w ← w − η·v` (with μ = 0 this is plain SGD).
 ///
 /// Weight decay applies to weights only, not biases: shrinking a bias does not regularise the
-/// function and only slows its fit. Velocities are allocated once, at construction.
+/// function and only slows its fit. Velocities are allocated once, at construction; with μ = 0 and
+/// λ = 0 they are not used (the step is `w ← w − η·g`, the same values) and stay zero.
 ///
 /// ```
 /// use faer::Mat;
@@ -109,6 +110,11 @@ impl<T: Float> Sgd<T> {
             T::from_f64(self.momentum),
             T::from_f64(self.weight_decay),
         );
+        // Without momentum or weight decay the velocity would only be a copy of the gradient
+        // (`v ← 0·v + g + 0·θ`): the update then reads the gradient directly, which leaves a third
+        // of the parameter-sized arrays out of the step's working set — and out of the cores'
+        // caches, where the products of the next step find the weights still there.
+        let plain = self.momentum == 0.0 && self.weight_decay == 0.0;
         for (l, (vw, vb)) in self.velocity.iter_mut().enumerate() {
             let plan = mlp.layer_plan(l);
             let layer = &mut mlp.layers_mut()[l];
@@ -117,7 +123,8 @@ impl<T: Float> Sgd<T> {
                 momentum: mu,
                 weight_decay: wd,
             };
-            update(layer, Some((vw.as_mut(), vb)), rule, plan);
+            let velocity = (!plain).then(|| (vw.as_mut(), &mut vb[..]));
+            update(layer, velocity, rule, plan);
         }
         Ok(())
     }

@@ -22,8 +22,8 @@ struct Tensors {
 
 /// The reference optimiser: PyTorch's SGD, written from its definition.
 ///
-/// Plain:          θ ← θ − η·g
-/// With momentum:  v ← μ·v + g + λ·θ (λ for weights only, never biases),  θ ← θ − η·v
+/// Plain (μ = λ = 0): θ ← θ − η·g, and the velocity stays zero
+/// Otherwise:  v ← μ·v + g + λ·θ (λ for weights only, never biases),  θ ← θ − η·v
 struct ReferenceSgd {
     momentum: f64,
     weight_decay: f64,
@@ -47,6 +47,10 @@ impl ReferenceSgd {
     }
 
     fn step(&mut self, params: &mut [Tensors], grads: &[Tensors], lr: f64) {
+        if self.momentum == 0.0 && self.weight_decay == 0.0 {
+            // Plain SGD: the velocity is not kept (it would only copy the gradient).
+            return reference_plain_step(params, grads, lr);
+        }
         for ((p, g), v) in params.iter_mut().zip(grads).zip(&mut self.velocity) {
             for i in 0..p.w.len() {
                 for j in 0..p.w[i].len() {
@@ -422,5 +426,74 @@ fn an_optimiser_built_for_another_network_is_refused() {
             "{sizes:?}"
         );
         assert_eq!(params_of(&other), before);
+    }
+}
+
+/// Without momentum or weight decay, `Sgd::step` is `θ ← θ − η·g` to the bit — the same values as
+/// `Mlp::update_params` and as the velocity form `v ← 0·v + g + 0·θ`, `θ ← θ − η·v` — on an `f32`
+/// net split between threads, and it leaves the velocity at zero.
+#[test]
+fn plain_sgd_is_update_params_to_the_bit_and_keeps_no_velocity() {
+    let sizes = [784, 150, 10];
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let x = Mat::<f32>::from_fn(784, 64, |_, _| rng.random_range(0.0..1.0));
+    let y = Mat::<f32>::from_fn(10, 64, |i, j| f32::from(u8::from(i == j % 10)));
+    let mut by_sgd = Mlp::<f32>::new(&sizes, Activation::Sigmoid, 3).unwrap();
+    let mut by_update_params = by_sgd.clone();
+    let mut sgd = Sgd::new(&by_sgd, 0.0, 0.0).unwrap();
+    // The velocity form, written out on the gradients `by_sgd` computed.
+    let mut by_velocity_form = by_sgd.clone();
+    let bits = |mlp: &Mlp<f32>| -> Vec<u32> {
+        mlp.layers()
+            .iter()
+            .flat_map(|l| {
+                let w = l.weights();
+                let weights: Vec<u32> = (0..w.ncols())
+                    .flat_map(|j| (0..w.nrows()).map(move |i| w[(i, j)].to_bits()))
+                    .collect();
+                weights
+                    .into_iter()
+                    .chain(l.bias().iter().map(|b| b.to_bits()))
+            })
+            .collect()
+    };
+    for step in 0..3 {
+        for mlp in [&mut by_sgd, &mut by_update_params] {
+            mlp.propagate(x.as_ref()).unwrap();
+            mlp.backpropagate(x.as_ref(), y.as_ref()).unwrap();
+        }
+        let lr = 0.5f32;
+        for l in 0..sizes.len() - 1 {
+            let g = by_sgd.gradient_weights(l).unwrap().to_owned();
+            let gb = by_sgd.gradient_bias(l).unwrap().to_vec();
+            let layer = &mut by_velocity_form.layers_mut()[l];
+            let mut w = layer.weights_mut();
+            for j in 0..w.ncols() {
+                for i in 0..w.nrows() {
+                    let v = 0.0 * 0.0 + g[(i, j)] + 0.0 * w[(i, j)];
+                    w[(i, j)] -= lr * v;
+                }
+            }
+            for (b, &g) in layer.bias_mut().iter_mut().zip(&gb) {
+                *b -= lr * (0.0 * 0.0 + g);
+            }
+        }
+        sgd.step(&mut by_sgd, f64::from(lr)).unwrap();
+        by_update_params.update_params(f64::from(lr)).unwrap();
+        assert!(
+            bits(&by_sgd) == bits(&by_update_params),
+            "step {step}: Sgd against update_params"
+        );
+        assert!(
+            bits(&by_sgd) == bits(&by_velocity_form),
+            "step {step}: against the velocity form"
+        );
+    }
+    for (vw, vb) in sgd.velocity() {
+        assert!(vw
+            .col_iter()
+            .flat_map(|c| c.iter().copied())
+            .all(|v| v == 0.0));
+        assert!(vb.iter().all(|&v| v == 0.0));
     }
 }
