@@ -5,8 +5,11 @@
 //!
 //! Each is measured twice: called from the main thread, as plain user code does (`train_step`), and
 //! with the loop running on a worker of rayon's pool (`train_step_in_pool`, see
-//! `mlp_core::par::in_pool`), where splitting a product between the two cores costs far less. A
-//! whole epoch on the real data set, gather included, is `cargo bench -p mlp-cli --bench epoch`.
+//! `mlp_core::par::in_pool`), where splitting a product between the two cores costs far less; both
+//! with momentum 0.9, whose velocity the update reads and writes. A third group,
+//! `train_step_in_pool_plain_sgd`, is plain SGD (μ = 0, no velocity: one parameter-sized array less
+//! in the step's working set). A whole epoch on the real data set, gather included, is
+//! `cargo bench -p mlp-cli --bench epoch`.
 //!
 //! `cargo bench -p mlp-core --bench train_step`. Useful FLOPs of a step, for comparing with the
 //! GEMM peak: forward `2·m·Σ n_in·n_out`, backward twice that less the input layer's delta
@@ -65,7 +68,11 @@ fn bench(
 
 fn steps(c: &mut Criterion) {
     let (images, targets) = synthetic();
-    for (group_name, in_pool) in [("train_step", false), ("train_step_in_pool", true)] {
+    for (group_name, in_pool, momentum) in [
+        ("train_step", false, 0.9),
+        ("train_step_in_pool", true, 0.9),
+        ("train_step_in_pool_plain_sgd", true, 0.0),
+    ] {
         let mut group = c.benchmark_group(group_name);
         group
             .sample_size(20)
@@ -74,7 +81,7 @@ fn steps(c: &mut Criterion) {
         for (name, sizes) in [("784-150-10", SHALLOW), ("784-150-200-150-50-10", DEEP)] {
             for batch in [16, 64, 256] {
                 let mut mlp = Mlp::<f32>::new(sizes, Activation::Sigmoid, 0).unwrap();
-                let mut sgd = Sgd::new(&mlp, 0.9, 0.0).unwrap();
+                let mut sgd = Sgd::new(&mlp, momentum, 0.0).unwrap();
                 let n_batches = N_SAMPLES / batch;
                 let mut next = 0;
                 group.throughput(Throughput::Elements(batch as u64));
