@@ -431,7 +431,7 @@ fn an_optimiser_built_for_another_network_is_refused() {
 
 /// Without momentum or weight decay, `Sgd::step` is `θ ← θ − η·g` to the bit — the same values as
 /// `Mlp::update_params` and as the velocity form `v ← 0·v + g + 0·θ`, `θ ← θ − η·v` — on an `f32`
-/// net split between threads, and it leaves the velocity at zero.
+/// net trained inside `par::in_pool`, and it leaves the velocity at zero.
 #[test]
 fn plain_sgd_is_update_params_to_the_bit_and_keeps_no_velocity() {
     let sizes = [784, 150, 10];
@@ -457,38 +457,42 @@ fn plain_sgd_is_update_params_to_the_bit_and_keeps_no_velocity() {
             })
             .collect()
     };
-    for step in 0..3 {
-        for mlp in [&mut by_sgd, &mut by_update_params] {
-            mlp.propagate(x.as_ref()).unwrap();
-            mlp.backpropagate(x.as_ref(), y.as_ref()).unwrap();
-        }
-        let lr = 0.5f32;
-        for l in 0..sizes.len() - 1 {
-            let g = by_sgd.gradient_weights(l).unwrap().to_owned();
-            let gb = by_sgd.gradient_bias(l).unwrap().to_vec();
-            let layer = &mut by_velocity_form.layers_mut()[l];
-            let mut w = layer.weights_mut();
-            for j in 0..w.ncols() {
-                for i in 0..w.nrows() {
-                    let v = 0.0 * 0.0 + g[(i, j)] + 0.0 * w[(i, j)];
-                    w[(i, j)] -= lr * v;
+    // Inside the pool, the 150 × 784 layer's products are split between threads (when there are
+    // two), as in training.
+    mlp_core::par::in_pool(|| {
+        for step in 0..3 {
+            for mlp in [&mut by_sgd, &mut by_update_params] {
+                mlp.propagate(x.as_ref()).unwrap();
+                mlp.backpropagate(x.as_ref(), y.as_ref()).unwrap();
+            }
+            let lr = 0.5f32;
+            for l in 0..sizes.len() - 1 {
+                let g = by_sgd.gradient_weights(l).unwrap().to_owned();
+                let gb = by_sgd.gradient_bias(l).unwrap().to_vec();
+                let layer = &mut by_velocity_form.layers_mut()[l];
+                let mut w = layer.weights_mut();
+                for j in 0..w.ncols() {
+                    for i in 0..w.nrows() {
+                        let v = 0.0 * 0.0 + g[(i, j)] + 0.0 * w[(i, j)];
+                        w[(i, j)] -= lr * v;
+                    }
+                }
+                for (b, &g) in layer.bias_mut().iter_mut().zip(&gb) {
+                    *b -= lr * (0.0 * 0.0 + g);
                 }
             }
-            for (b, &g) in layer.bias_mut().iter_mut().zip(&gb) {
-                *b -= lr * (0.0 * 0.0 + g);
-            }
+            sgd.step(&mut by_sgd, f64::from(lr)).unwrap();
+            by_update_params.update_params(f64::from(lr)).unwrap();
+            assert!(
+                bits(&by_sgd) == bits(&by_update_params),
+                "step {step}: Sgd against update_params"
+            );
+            assert!(
+                bits(&by_sgd) == bits(&by_velocity_form),
+                "step {step}: against the velocity form"
+            );
         }
-        sgd.step(&mut by_sgd, f64::from(lr)).unwrap();
-        by_update_params.update_params(f64::from(lr)).unwrap();
-        assert!(
-            bits(&by_sgd) == bits(&by_update_params),
-            "step {step}: Sgd against update_params"
-        );
-        assert!(
-            bits(&by_sgd) == bits(&by_velocity_form),
-            "step {step}: against the velocity form"
-        );
-    }
+    });
     for (vw, vb) in sgd.velocity() {
         assert!(vw
             .col_iter()
