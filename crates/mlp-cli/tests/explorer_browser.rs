@@ -95,13 +95,16 @@ async fn drive(browser: &Browser, server: &Server) -> TestResult {
     )
     .await?;
 
-    let paint: Option<f64> = page
+    // A page that has not painted yet has no entry; JavaScript's null would reach chromiumoxide as
+    // "no value" (an error, not `None`), so the missing entry is -1 here.
+    let paint: f64 = page
         .evaluate(
             "(performance.getEntriesByType('paint').find((e) => e.name === 'first-contentful-paint') \
-             || {}).startTime ?? null",
+             || {}).startTime ?? -1",
         )
         .await?
         .into_value()?;
+    let paint = (paint >= 0.0).then_some(paint);
     println!("explorer first contentful paint: {paint:?} ms");
 
     // Draw, on the deep net: a test digit traced on the pad, stroke by stroke.
