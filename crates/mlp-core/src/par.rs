@@ -10,9 +10,14 @@
 //! product; and rayon's workers fall asleep after a few microseconds without work, so in a training
 //! step (which alternates products with sequential work) they must be woken for every product.
 //! Running the training loop inside [`in_pool`] removes both costs: the caller is a worker, does
-//! its part of each product itself, and the other workers stay awake until the loop is done.
+//! its part of each product itself, and the other workers stay awake until the loop is done,
+//! each watching a mailbox where the caller posts their parts (`handoff.rs`: rayon's own hand-over
+//! costs microseconds even between awake workers).
+
+mod handoff;
 
 use faer::{MatMut, MatRef, Par};
+use handoff::Crew;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -91,6 +96,8 @@ pub fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     }
     let done = AtomicBool::new(false);
     let done = &done;
+    let crew = Crew::new(rayon::current_num_threads() - 1);
+    let crew = &crew;
     rayon::scope(|scope| {
         // Set even if `f` panics, so that the helpers stop and the panic reaches the caller.
         let _done = SetOnDrop(done);
@@ -98,13 +105,14 @@ pub fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
         // Spawned before `f` pushes any work: thieves take the oldest jobs first, so by the time
         // anything of `f`'s is stolen these have been, and no thread can run one of them while
         // waiting for `f`'s work (which would wait for `f` in turn).
-        for _ in 1..rayon::current_num_threads() {
+        for helper in 0..crew.len() {
             scope.spawn(move |_| {
                 if rayon::current_thread_index() != owner {
-                    stay_awake(done);
+                    stay_awake(done, crew, helper);
                 }
             });
         }
+        let _member = crew.enter(None);
         f()
     })
 }
@@ -118,27 +126,41 @@ impl Drop for SetOnDrop<'_> {
     }
 }
 
-/// Keeps a worker of the pool running the pool's jobs until `done`, instead of going to sleep after
-/// a few microseconds without any (rayon's policy), so that the next product split between threads
-/// finds it ready. After a millisecond without work it naps between looks, so that a caller busy
-/// with something else (I/O, evaluation) does not keep a core spinning.
-fn stay_awake(done: &AtomicBool) {
+/// Keeps a worker of the pool running the jobs posted in its mailbox of `crew` and the pool's jobs
+/// until `done`, instead of going to sleep after a few microseconds without any (rayon's policy), so
+/// that the next product split between threads finds it ready. After a millisecond without work it
+/// naps between looks, so that a caller busy with something else (I/O, evaluation) does not keep a
+/// core spinning; while it naps, nothing is posted to it.
+fn stay_awake(done: &AtomicBool, crew: &Crew, mailbox: usize) {
+    let _member = crew.enter(Some(mailbox));
     let mut idle_since: Option<Instant> = None;
+    crew.watch(mailbox, true);
     while !done.load(Ordering::Acquire) {
-        if rayon::yield_now() == Some(rayon::Yield::Executed) {
-            idle_since = None;
+        if crew.run_posted(mailbox) || rayon::yield_now() == Some(rayon::Yield::Executed) {
+            if idle_since
+                .take()
+                .is_some_and(|since| since.elapsed() >= NAP_AFTER)
+            {
+                crew.watch(mailbox, true);
+            }
             continue;
         }
         let since = *idle_since.get_or_insert_with(Instant::now);
-        if since.elapsed() < Duration::from_millis(1) {
+        if since.elapsed() < NAP_AFTER {
             for _ in 0..32 {
                 std::hint::spin_loop();
             }
         } else {
+            // Not watched while napping: a poster then runs both halves itself (or through rayon).
+            crew.watch(mailbox, false);
             std::thread::sleep(Duration::from_micros(50));
         }
     }
+    crew.watch(mailbox, false);
 }
+
+/// How long a helper spins without work before it naps between looks.
+const NAP_AFTER: Duration = Duration::from_millis(1);
 
 /// The multiply-adds from which a product is worth splitting between threads, from a worker of
 /// rayon's pool (`in_pool`) or from another thread.
@@ -245,7 +267,7 @@ fn for_ranges<S: SplitRows>(views: S, per_part: usize, f: &(impl Fn(usize, S) + 
             f(first, views);
         } else {
             let (top, bottom) = views.split_rows(per_part);
-            rayon::join(
+            handoff::join(
                 || f(first, top),
                 || split(first + per_part, bottom, per_part, f),
             );
@@ -318,6 +340,62 @@ mod tests {
         let panicked = std::panic::catch_unwind(|| in_pool(|| panic!("inside")));
         assert!(panicked.is_err());
         assert_eq!(in_pool(|| 3), 3);
+    }
+
+    /// Inside `in_pool`, the parts of a split run on other threads (at least once within a few
+    /// seconds: a helper busy with another test's work hands nothing back meanwhile), and every
+    /// row is still visited once.
+    #[test]
+    fn in_pool_hands_parts_to_other_threads() {
+        if rayon::current_num_threads() < 2 {
+            return;
+        }
+        let start = Instant::now();
+        let handed_over = in_pool(|| {
+            let caller = std::thread::current().id();
+            while start.elapsed() < Duration::from_secs(10) {
+                let other = AtomicBool::new(false);
+                let mut out = Mat::zeros(64, 300);
+                for_row_blocks(out.as_mut(), 2, |first, block| {
+                    mark(first, 0, block);
+                    if std::thread::current().id() != caller {
+                        other.store(true, Ordering::Relaxed);
+                    }
+                });
+                check_marked_once(&out, "64 × 300 in 2 parts");
+                if other.load(Ordering::Relaxed) {
+                    return true;
+                }
+            }
+            false
+        });
+        assert!(handed_over, "no part ran on another thread in 10 s");
+    }
+
+    /// A panic in either part of a split reaches the caller of `in_pool`, and the pool splits work
+    /// as before afterwards; so do splits nested in a part.
+    #[test]
+    fn a_panic_in_a_part_reaches_the_caller() {
+        for panicking_row in [0, 32] {
+            let result = std::panic::catch_unwind(|| {
+                in_pool(|| {
+                    for _ in 0..100 {
+                        let mut out = Mat::<f64>::zeros(64, 3);
+                        for_row_blocks(out.as_mut(), 2, |first, _| {
+                            assert_ne!(first, panicking_row, "the part at row {first}");
+                        });
+                    }
+                })
+            });
+            assert!(result.is_err(), "a panic at row {panicking_row} was lost");
+        }
+        let mut out = Mat::zeros(64, 40);
+        in_pool(|| {
+            for_row_blocks(out.as_mut(), 2, |first, block| {
+                for_column_blocks(block, 2, 8, |column, block| mark(first, column, block));
+            })
+        });
+        check_marked_once(&out, "64 × 40, rows then columns in 2 parts each");
     }
 
     /// Several threads using `in_pool` at once, each splitting work, all finish.

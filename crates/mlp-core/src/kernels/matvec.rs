@@ -38,11 +38,13 @@ impl<T: Float> Kernel for MatVec<'_, T> {
 
     #[inline(always)]
     fn run(self) {
-        // 8 registers of accumulators: 64 f32 or 32 f64 rows.
+        // 4 registers of accumulators: 32 f32 or 16 f64 rows. Blocks of 8 registers would keep
+        // more additions in flight, but they stream the weights from L2 more slowly, and the time
+        // of this kernel is the streaming (ARCHITECTURE.md has the measurement).
         if size_of::<T>() == 4 {
-            self.blocks::<64, 32, 16, 8>();
+            self.blocks::<32, 24, 16, 8>();
         } else {
-            self.blocks::<32, 16, 8, 4>();
+            self.blocks::<16, 12, 8, 4>();
         }
     }
 }
