@@ -50,41 +50,15 @@ impl<T: Float> Kernel for MatVec<'_, T> {
 }
 
 impl<T: Float> MatVec<'_, T> {
-    /// Blocks of `B0` rows, then blocks of `B1`, `B2` or `B3 < B2 < B1 < B0` rows for the rest, the
-    /// last one placed to end at the last row (it may recompute, identically, a few rows of the one
-    /// before). Fewer than `B3` rows are done one by one.
+    /// Blocks of `B0`, `B1`, `B2` or `B3 < B2 < B1 < B0` rows, each the largest that fits in the
+    /// rows left. Fewer than `B3` rows left after a block are covered by a block of `B3` ending at
+    /// the last row (it recomputes, identically, a few rows of the one before), computed in the same
+    /// pass over the columns as the block before: alone, its one or two accumulators would each
+    /// wait on their previous addition. Fewer than `B3` rows in all are done one by one.
     #[inline(always)]
     fn blocks<const B0: usize, const B1: usize, const B2: usize, const B3: usize>(self) {
         let Self { weights, x, y } = self;
         let rows = y.len();
-        // Rows `first..first + size` of `y`. (A function, not a closure: closures are not always
-        // inlined into `run_avx2`, and would then be compiled without AVX2.)
-        #[inline(always)]
-        fn block_of<
-            T: Float,
-            const B0: usize,
-            const B1: usize,
-            const B2: usize,
-            const B3: usize,
-        >(
-            size: usize,
-            first: usize,
-            weights: ColumnMajor<'_, T>,
-            x: &[T],
-            y: &mut [T],
-        ) {
-            let y = &mut y[first..first + size];
-            if size == B0 {
-                block::<T, B0>(weights, first, x, y);
-            } else if size == B1 {
-                block::<T, B1>(weights, first, x, y);
-            } else if size == B2 {
-                block::<T, B2>(weights, first, x, y);
-            } else {
-                block::<T, B3>(weights, first, x, y);
-            }
-        }
-        let block = block_of::<T, B0, B1, B2, B3>;
         if rows < B3 {
             for (i, yi) in y.iter_mut().enumerate() {
                 let mut sum = T::from_f64(0.0);
@@ -96,46 +70,90 @@ impl<T: Float> MatVec<'_, T> {
             return;
         }
         let mut first = 0;
-        while rows - first >= B0 {
-            block(B0, first, weights, x, y);
-            first += B0;
-        }
         while first < rows {
             let rest = rows - first;
-            // The smallest block that covers the rest and fits in the matrix ends the product…
-            if let Some(size) = [B3, B2, B1, B0]
-                .into_iter()
-                .find(|&b| b >= rest && b <= rows)
-            {
-                block(size, rows - size, weights, x, y);
-                return;
+            let size = [B0, B1, B2].into_iter().find(|&b| b <= rest).unwrap_or(B3);
+            // (Functions, not closures: closures are not always inlined into `run_avx2`, and would
+            // then be compiled without AVX2.)
+            match rest - size {
+                0 => return block_of::<T, B0, B1, B2, B3>(size, first, weights, x, y),
+                left if left < B3 => {
+                    return with_last_block::<T, B0, B1, B2, B3>(size, first, weights, x, y);
+                }
+                _ => block_of::<T, B0, B1, B2, B3>(size, first, weights, x, y),
             }
-            // …or else the largest block that fits in the rest (it exists: rest ≥ B3 here).
-            let size = [B1, B2, B3].into_iter().find(|&b| b <= rest).unwrap_or(B3);
-            block(size, first, weights, x, y);
             first += size;
         }
     }
 }
 
-/// `y = W[offset..offset + R, :]·x`, accumulated in registers.
+/// Rows `first..first + size` of `y`, `size` one of the block sizes.
 #[inline(always)]
-fn block<T: Float, const R: usize>(
+fn block_of<T: Float, const B0: usize, const B1: usize, const B2: usize, const B3: usize>(
+    size: usize,
+    first: usize,
+    weights: ColumnMajor<'_, T>,
+    x: &[T],
+    y: &mut [T],
+) {
+    if size == B0 {
+        block::<T, B0, 0>(weights, first, x, y);
+    } else if size == B1 {
+        block::<T, B1, 0>(weights, first, x, y);
+    } else if size == B2 {
+        block::<T, B2, 0>(weights, first, x, y);
+    } else {
+        block::<T, B3, 0>(weights, first, x, y);
+    }
+}
+
+/// Rows `first..first + size` of `y` and its last `B3` rows, in one pass.
+#[inline(always)]
+fn with_last_block<T: Float, const B0: usize, const B1: usize, const B2: usize, const B3: usize>(
+    size: usize,
+    first: usize,
+    weights: ColumnMajor<'_, T>,
+    x: &[T],
+    y: &mut [T],
+) {
+    if size == B0 {
+        block::<T, B0, B3>(weights, first, x, y);
+    } else if size == B1 {
+        block::<T, B1, B3>(weights, first, x, y);
+    } else if size == B2 {
+        block::<T, B2, B3>(weights, first, x, y);
+    } else {
+        block::<T, B3, B3>(weights, first, x, y);
+    }
+}
+
+/// `y = W[offset..offset + R, :]·x` and, if `L > 0`, the last `L` rows of `y` too, accumulated in
+/// registers in one pass over the columns.
+#[inline(always)]
+fn block<T: Float, const R: usize, const L: usize>(
     weights: ColumnMajor<'_, T>,
     offset: usize,
     x: &[T],
     y: &mut [T],
 ) {
+    let last = y.len() - L;
     let mut acc = [T::from_f64(0.0); R];
+    let mut acc_last = [T::from_f64(0.0); L];
     for (j, &xj) in x.iter().enumerate() {
-        let column: &[T; R] = column(weights, j)[offset..offset + R]
+        let column = column(weights, j);
+        let rows: &[T; R] = column[offset..offset + R]
             .try_into()
             .expect("a block of R rows");
-        for (a, &w) in acc.iter_mut().zip(column) {
+        for (a, &w) in acc.iter_mut().zip(rows) {
+            *a += w * xj;
+        }
+        let rows: &[T; L] = column[last..].try_into().expect("the last L rows");
+        for (a, &w) in acc_last.iter_mut().zip(rows) {
             *a += w * xj;
         }
     }
-    y.copy_from_slice(&acc);
+    y[offset..offset + R].copy_from_slice(&acc);
+    y[last..].copy_from_slice(&acc_last);
 }
 
 /// Column `j` of `m` as a slice.

@@ -242,8 +242,11 @@ impl<'a, F: FnOnce() + Send> Posted<'a, F> {
         // Spin for a while, as the helper's part usually ends within microseconds; then let other
         // threads have the core, in case the helper is one of them waiting for it.
         let start = Instant::now();
+        let mut looks = 0u32;
         while state.load(Ordering::Acquire) != DONE {
-            if start.elapsed() < SPIN_BEFORE_YIELDING {
+            looks = looks.wrapping_add(1);
+            // (The clock is read every 64 looks only: reading it takes longer than a look.)
+            if looks % 64 != 0 || start.elapsed() < SPIN_BEFORE_YIELDING {
                 std::hint::spin_loop();
             } else {
                 std::thread::yield_now();
