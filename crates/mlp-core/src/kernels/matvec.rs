@@ -76,20 +76,28 @@ impl<T: Float> MatVec<'_, T> {
             // (Functions, not closures: closures are not always inlined into `run_avx2`, and would
             // then be compiled without AVX2.)
             match rest - size {
-                0 => return block_of::<T, B0, B1, B2, B3>(size, first, weights, x, y),
+                0 => return block_of::<T, B0, B1, B2, B3, 0>(size, first, weights, x, y),
                 left if left < B3 => {
-                    return with_last_block::<T, B0, B1, B2, B3>(size, first, weights, x, y);
+                    return block_of::<T, B0, B1, B2, B3, B3>(size, first, weights, x, y);
                 }
-                _ => block_of::<T, B0, B1, B2, B3>(size, first, weights, x, y),
+                _ => block_of::<T, B0, B1, B2, B3, 0>(size, first, weights, x, y),
             }
             first += size;
         }
     }
 }
 
-/// Rows `first..first + size` of `y`, `size` one of the block sizes.
+/// Rows `first..first + size` of `y`, `size` one of the block sizes, and its last `L` rows in the
+/// same pass if `L > 0`.
 #[inline(always)]
-fn block_of<T: Float, const B0: usize, const B1: usize, const B2: usize, const B3: usize>(
+fn block_of<
+    T: Float,
+    const B0: usize,
+    const B1: usize,
+    const B2: usize,
+    const B3: usize,
+    const L: usize,
+>(
     size: usize,
     first: usize,
     weights: ColumnMajor<'_, T>,
@@ -97,33 +105,13 @@ fn block_of<T: Float, const B0: usize, const B1: usize, const B2: usize, const B
     y: &mut [T],
 ) {
     if size == B0 {
-        block::<T, B0, 0>(weights, first, x, y);
+        block::<T, B0, L>(weights, first, x, y);
     } else if size == B1 {
-        block::<T, B1, 0>(weights, first, x, y);
+        block::<T, B1, L>(weights, first, x, y);
     } else if size == B2 {
-        block::<T, B2, 0>(weights, first, x, y);
+        block::<T, B2, L>(weights, first, x, y);
     } else {
-        block::<T, B3, 0>(weights, first, x, y);
-    }
-}
-
-/// Rows `first..first + size` of `y` and its last `B3` rows, in one pass.
-#[inline(always)]
-fn with_last_block<T: Float, const B0: usize, const B1: usize, const B2: usize, const B3: usize>(
-    size: usize,
-    first: usize,
-    weights: ColumnMajor<'_, T>,
-    x: &[T],
-    y: &mut [T],
-) {
-    if size == B0 {
-        block::<T, B0, B3>(weights, first, x, y);
-    } else if size == B1 {
-        block::<T, B1, B3>(weights, first, x, y);
-    } else if size == B2 {
-        block::<T, B2, B3>(weights, first, x, y);
-    } else {
-        block::<T, B3, B3>(weights, first, x, y);
+        block::<T, B3, L>(weights, first, x, y);
     }
 }
 
