@@ -301,6 +301,14 @@ mod tests {
         });
     }
 
+    /// Spins until `flag` is set or 10 ms have passed.
+    fn wait_for(flag: &AtomicBool) {
+        let start = Instant::now();
+        while !flag.load(Ordering::Acquire) && start.elapsed() < Duration::from_millis(10) {
+            std::hint::spin_loop();
+        }
+    }
+
     /// The thread each half of a `join` ran on; the first half waits up to 10 ms for the second
     /// to start, so that a working helper has the time to take it.
     fn join_threads() -> (ThreadId, ThreadId) {
@@ -308,10 +316,7 @@ mod tests {
         let b_started = AtomicBool::new(false);
         join(
             || {
-                let start = Instant::now();
-                while !b_started.load(Ordering::Acquire) && start.elapsed().as_millis() < 10 {
-                    std::hint::spin_loop();
-                }
+                wait_for(&b_started);
                 a = Some(thread::current().id());
             },
             || {
@@ -345,12 +350,14 @@ mod tests {
     fn a_panic_on_the_helper_reaches_the_caller_and_the_mailbox_is_freed() {
         with_helper(true, |helper| {
             let mut seen_on_helper = false;
-            for _ in 0..100_000 {
-                let on_helper = AtomicBool::new(false);
+            // Each try panics once: a hundred tries at most, as every panic prints its message.
+            for _ in 0..100 {
+                let (b_started, on_helper) = (AtomicBool::new(false), AtomicBool::new(false));
                 let result = panic::catch_unwind(AssertUnwindSafe(|| {
                     join(
-                        || {},
+                        || wait_for(&b_started),
                         || {
+                            b_started.store(true, Ordering::Release);
                             on_helper.store(thread::current().id() == helper, Ordering::Relaxed);
                             panic!("the posted half");
                         },
