@@ -37,9 +37,10 @@ pub const EQUIVALENT: &[(&str, &str)] = &[
     ),
     (
         "crates/mlp-core/src/kernels/matvec.rs: replace < with <= in MatVec<'_, T>::blocks",
-        "with exactly B3 rows the mutant takes the row-by-row loop instead of one block of B3 rows, \
-         and with rows a multiple of B0 it enters the tail loop once more and recomputes the last \
-         block identically: the same sums in the same order either way",
+        "with exactly B3 rows the mutant takes the row-by-row loop instead of one block of B3 rows; \
+         `first <= rows` changes nothing, as the loop always leaves by a return; `left <= B3` \
+         computes exactly B3 rows left as the last block's extra rows in the pass before, not in \
+         a pass of their own: the same sums in the same order either way",
     ),
     (
         "crates/mlp-autograd/src/tape.rs: replace > with >= in Tape::relu",
