@@ -43,6 +43,12 @@ pub const EQUIVALENT: &[(&str, &str)] = &[
          a pass of their own: the same sums in the same order either way",
     ),
     (
+        "crates/mlp-core/src/kernels/matvec.rs: delete match arm 0 in MatVec<'_, T>::blocks",
+        "without the arm, a block that ends the rows goes to the arm `left < B3` (0 < B3), which \
+         sums its own last B3 rows a second time in the same pass: the same sums in the same \
+         order, written twice",
+    ),
+    (
         "crates/mlp-autograd/src/tape.rs: replace > with >= in Tape::relu",
         "the oracle's ReLU `if x > 0 { x } else { 0 }` against `x >= 0` differs only at x = ±0, \
          where both give a zero",
