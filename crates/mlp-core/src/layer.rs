@@ -37,8 +37,13 @@ pub struct Layer<T> {
     n_in: usize,
     n_out: usize,
     activation: Activation,
-    /// `(n_out, n_in)`. A faer `Mat` pads each column to a whole number of 64-byte cache lines and
-    /// aligns it, so that threads owning different 16-row ranges never write to the same line.
+    /// `(n_out, n_in)`: the first `n_out` rows of a matrix of [`padded_rows`]`(n_out)` rows whose
+    /// other rows stay zero. faer's product kernels load a column in whole blocks of 16 rows where
+    /// its stride allows and drop the extra lanes only when storing, so they read those rows: left
+    /// as faer allocates them they hold whatever the allocator last kept there, and a subnormal
+    /// among them costs every multiply-add of the dropped lanes a microcode assist on Intel cores.
+    /// A faer `Mat` also aligns each column to 64 bytes, so that threads owning different 16-row
+    /// ranges never write to the same cache line.
     weights: Mat<T>,
     bias: Vec<T>,
     grad_weights: Mat<T>,
@@ -80,10 +85,11 @@ impl<T: Float> Layer<T> {
         };
         let limit = (6.0 / fan).sqrt();
         let mut layer = Self::zeros(n_in, n_out, activation);
+        let mut weights = layer.weights_mut();
         // Column by column, as the draws have always been made.
         for j in 0..n_in {
             for i in 0..n_out {
-                layer.weights[(i, j)] = T::from_f64(rng.random_range(-limit..limit));
+                weights[(i, j)] = T::from_f64(rng.random_range(-limit..limit));
             }
         }
         Ok(layer)
@@ -94,7 +100,7 @@ impl<T: Float> Layer<T> {
             n_in,
             n_out,
             activation,
-            weights: Mat::zeros(n_out, n_in),
+            weights: Mat::zeros(padded_rows(n_out), n_in),
             bias: vec![T::from_f64(0.0); n_out],
             grad_weights: Mat::zeros(n_out, n_in),
             grad_bias: vec![T::from_f64(0.0); n_out],
@@ -125,12 +131,12 @@ impl<T: Float> Layer<T> {
 
     /// The weights, `(n_out, n_in)`.
     pub fn weights(&self) -> MatRef<'_, T> {
-        self.weights.as_ref()
+        self.weights.as_ref().subrows(0, self.n_out)
     }
 
     /// The weights, mutably (e.g. to load a model or perturb one parameter in a gradient check).
     pub fn weights_mut(&mut self) -> MatMut<'_, T> {
-        self.weights.as_mut()
+        self.weights.as_mut().subrows_mut(0, self.n_out)
     }
 
     /// The bias, `(n_out,)`.
@@ -156,7 +162,7 @@ impl<T: Float> Layer<T> {
     /// Parameters and their gradients, for optimisers: `(weights, bias, grad_weights, grad_bias)`.
     pub fn params_and_grads_mut(&mut self) -> (MatMut<'_, T>, &mut [T], MatRef<'_, T>, &[T]) {
         (
-            self.weights.as_mut(),
+            self.weights.as_mut().subrows_mut(0, self.n_out),
             &mut self.bias,
             self.grad_weights.as_ref(),
             &self.grad_bias,
@@ -185,7 +191,7 @@ impl<T: Float> Layer<T> {
     pub(crate) fn forward(&mut self, x: MatRef<'_, T>, plan: LayerPlan) {
         let m = x.ncols();
         self.reserve_batch(m);
-        let w = self.weights.as_ref();
+        let w = self.weights.as_ref().subrows(0, self.n_out);
         let plus_b_then_f = Epilogue::BiasAndActivation(&self.bias, self.activation);
         let a = column_major_mut(&mut self.output, self.n_out, m);
         // A = f(W·X + b)
@@ -211,10 +217,16 @@ impl<T: Float> Layer<T> {
         let times_f_prime = Epilogue::TimesDerivative(f, column_major(&below.output, n, m));
         let delta_below = column_major_mut(&mut below.delta, n, m);
         let delta = column_major(&self.delta, self.n_out, m);
-        let wt = self.weights.transpose();
+        let wt = self.weights().transpose();
         // Δ_prev = (Wᵀ·Δ) ⊙ f'(A_prev)
         product(delta_below, wt, delta, times_f_prime, plan.delta_below);
     }
+}
+
+/// The rows of the matrix that holds `n_out` rows of weights: the next multiple of 16, the most
+/// rows faer's kernels load from a column at once (16 `f32` lanes of a 512-bit register).
+fn padded_rows(n_out: usize) -> usize {
+    n_out.next_multiple_of(16)
 }
 
 /// The first `rows · columns` values of `buffer` as a column-major `(rows, columns)` matrix.
@@ -225,4 +237,44 @@ fn column_major<T>(buffer: &[T], rows: usize, columns: usize) -> MatRef<'_, T> {
 /// [`column_major`], mutably.
 fn column_major_mut<T>(buffer: &mut [T], rows: usize, columns: usize) -> MatMut<'_, T> {
     MatMut::from_column_major_slice_mut(&mut buffer[..rows * columns], rows, columns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use faer::mat;
+    use rand::SeedableRng;
+
+    /// The rows of the weights' matrix past `n_out` (which faer's kernels read) are there and zero,
+    /// however the layer was made, and stay zero when every weight is written and the layer cloned.
+    #[test]
+    fn the_rows_past_the_weights_are_there_and_zero() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let given = mat![[1.0f32, 2.0], [3.0, 4.0], [5.0, 6.0]];
+        let mut layers = vec![Layer::new(given.as_ref(), &[0.0; 3], Activation::Identity).unwrap()];
+        for n_out in [1, 10, 16, 17, 150] {
+            layers.push(Layer::<f32>::init(7, n_out, Activation::Sigmoid, &mut rng).unwrap());
+        }
+        for mut layer in layers {
+            layer.weights_mut().fill(-1.0);
+            layer.params_and_grads_mut().0.fill(2.0);
+            for layer in [&layer, &layer.clone()] {
+                let (rows, n_out) = (layer.weights.nrows(), layer.n_out());
+                assert!(
+                    rows >= n_out && rows % 16 == 0,
+                    "{rows} rows for {n_out} weights"
+                );
+                assert!(layer.weights().shape() == (n_out, layer.n_in()));
+                assert!(all_equal(layer.weights(), 2.0));
+                assert!(all_equal(
+                    layer.weights.as_ref().subrows(n_out, rows - n_out),
+                    0.0
+                ));
+            }
+        }
+    }
+
+    fn all_equal(matrix: MatRef<'_, f32>, value: f32) -> bool {
+        matrix.col_iter().all(|c| c.iter().all(|&x| x == value))
+    }
 }
