@@ -120,22 +120,38 @@ pub(crate) trait Kernel {
     fn run(self) -> Self::Output;
 }
 
-/// Runs `kernel` compiled for the widest vector instructions this CPU has (AVX2 and FMA on x86-64),
-/// so that its loops use 256-bit registers while the crate itself is built for the baseline x86-64
-/// (SSE2, 128-bit). The instruction set is detected at run time (std caches the answer).
+/// Runs `kernel` compiled for the widest vector instructions this CPU has (AVX-512, else AVX2 and
+/// FMA, on x86-64), so that its loops use 512- or 256-bit registers while the crate itself is built
+/// for the baseline x86-64 (SSE2, 128-bit). The instruction set is detected at run time (std caches
+/// the answer).
 ///
 /// Floating-point results do not depend on the path taken: Rust never contracts `a * b + c` into a
-/// fused multiply-add, so every path rounds the same operations in the same order.
+/// fused multiply-add nor reorders a sum, so every path rounds the same operations in the same order.
 #[inline(always)]
 pub(crate) fn vectorize<K: Kernel>(kernel: K) -> K::Output {
     #[cfg(target_arch = "x86_64")]
     {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports the features `run_avx512` is compiled for (AVX-512F
+            // implies AVX2 and FMA).
+            return unsafe { run_avx512(kernel) };
+        }
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
             // SAFETY: the CPU supports the features `run_avx2` is compiled for.
             return unsafe { run_avx2(kernel) };
         }
     }
+    kernel.run()
+}
+
+/// `kernel.run()`, compiled for AVX-512F (and the AVX2 and FMA it implies).
+///
+/// # Safety
+/// The CPU must support AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn run_avx512<K: Kernel>(kernel: K) -> K::Output {
     kernel.run()
 }
 

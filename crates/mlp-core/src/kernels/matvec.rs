@@ -38,9 +38,10 @@ impl<T: Float> Kernel for MatVec<'_, T> {
 
     #[inline(always)]
     fn run(self) {
-        // 4 registers of accumulators: 32 f32 or 16 f64 rows. Blocks of 8 registers would keep
-        // more additions in flight, but they stream the weights from L2 more slowly, and the time
-        // of this kernel is the streaming (ARCHITECTURE.md has the measurement).
+        // 32 f32 or 16 f64 rows of accumulators: 4 AVX2 registers, 2 AVX-512 ones. Blocks twice
+        // as tall would keep more additions in flight, but they stream the weights from L2 more
+        // slowly, with either width, and the time of this kernel is the streaming (ARCHITECTURE.md
+        // has the measurements).
         if size_of::<T>() == 4 {
             self.blocks::<32, 24, 16, 8>();
         } else {
@@ -73,8 +74,8 @@ impl<T: Float> MatVec<'_, T> {
         while first < rows {
             let rest = rows - first;
             let size = [B0, B1, B2].into_iter().find(|&b| b <= rest).unwrap_or(B3);
-            // (Functions, not closures: closures are not always inlined into `run_avx2`, and would
-            // then be compiled without AVX2.)
+            // (Functions, not closures: closures are not always inlined into the copies
+            // `vectorize` compiles, and would then be compiled for the baseline instructions.)
             match rest - size {
                 0 => return block_of::<T, B0, B1, B2, B3, 0>(size, first, weights, x, y),
                 left if left < B3 => {
