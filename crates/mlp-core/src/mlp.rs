@@ -1,7 +1,7 @@
 //! The multilayer perceptron: layers, a softmax output, and hand-written back-propagation.
 
 use crate::error::{check_shape, Result};
-use crate::plan::StepPlan;
+use crate::plan::{LayerPlan, StepPlan};
 use crate::{par, Activation, Float, Layer, MlpError, Softmax};
 use faer::MatRef;
 use rand::SeedableRng;
@@ -45,7 +45,7 @@ pub struct Mlp<T> {
     softmax: Softmax<T>,
     threads: usize,
     /// How the last batch's work is split between threads: decided by `propagate` before the
-    /// forward pass, and handed to the forward pass and back-propagation of that batch.
+    /// forward pass, and handed to the forward pass, back-propagation and the update of that batch.
     plan: StepPlan,
     /// The batch of the last forward pass, so that backpropagate can refuse another one.
     last_input: Option<InputId>,
@@ -360,10 +360,16 @@ impl<T: Float> Mlp<T> {
             });
         }
         let lr = T::from_f64(learning_rate);
-        for layer in &mut self.layers {
-            crate::optim::sgd_step(layer, lr);
+        for (l, layer) in self.layers.iter_mut().enumerate() {
+            crate::optim::sgd_step(layer, lr, self.plan.layer(l));
         }
         Ok(())
+    }
+
+    /// How the last batch's work on layer `layer` is split (everything sequential before the first
+    /// batch), for the optimiser's update.
+    pub(crate) fn layer_plan(&self, layer: usize) -> LayerPlan {
+        self.plan.layer(layer)
     }
 
     fn layer(&self, index: usize) -> Result<&Layer<T>> {

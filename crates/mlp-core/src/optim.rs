@@ -1,7 +1,8 @@
 //! Stochastic gradient descent with momentum and weight decay, and learning-rate schedules.
 
+use crate::plan::LayerPlan;
 use crate::scalar::{vectorize, Kernel};
-use crate::{Float, Layer, Mlp, MlpError, Result};
+use crate::{par, Float, Layer, Mlp, MlpError, Result};
 use faer::prelude::ReborrowMut;
 use faer::{Mat, MatMut, MatRef};
 
@@ -114,28 +115,30 @@ impl<T: Float> Sgd<T> {
         // of the parameter-sized arrays out of the step's working set — and out of the cores'
         // caches, where the products of the next step find the weights still there.
         let plain = self.momentum == 0.0 && self.weight_decay == 0.0;
-        for (layer, (vw, vb)) in mlp.layers_mut().iter_mut().zip(&mut self.velocity) {
+        for (l, (vw, vb)) in self.velocity.iter_mut().enumerate() {
+            let plan = mlp.layer_plan(l);
+            let layer = &mut mlp.layers_mut()[l];
             let rule = Rule {
                 lr,
                 momentum: mu,
                 weight_decay: wd,
             };
             let velocity = (!plain).then(|| (vw.as_mut(), &mut vb[..]));
-            update(layer, velocity, rule);
+            update(layer, velocity, rule, plan);
         }
         Ok(())
     }
 }
 
 /// `θ ← θ − η·g` on every parameter of `layer`.
-pub(crate) fn sgd_step<T: Float>(layer: &mut Layer<T>, lr: T) {
+pub(crate) fn sgd_step<T: Float>(layer: &mut Layer<T>, lr: T, plan: LayerPlan) {
     let zero = T::from_f64(0.0);
     let rule = Rule {
         lr,
         momentum: zero,
         weight_decay: zero,
     };
-    update(layer, None, rule);
+    update(layer, None, rule, plan);
 }
 
 /// The hyper-parameters of one update.
@@ -147,35 +150,36 @@ struct Rule<T> {
 }
 
 /// One update of the weights and bias of `layer` from its gradients: with momentum when `velocity`
-/// (of the weights, of the bias) is given, plain SGD otherwise.
-///
-/// It runs on the calling thread, even in a step whose products are split between threads: the
-/// update is a few operations per value read, bound by memory traffic rather than arithmetic, and
-/// split between the cores it made whole steps slower, not faster (ARCHITECTURE.md has the
-/// measurement).
+/// (of the weights, of the bias) is given, plain SGD otherwise. Split by the rows the plan gives the
+/// layer, so that each thread updates, in its own cache, the rows of `W` it used in the step and will
+/// use again (ARCHITECTURE.md has the measurement).
 fn update<T: Float>(
     layer: &mut Layer<T>,
     velocity: Option<(MatMut<'_, T>, &mut [T])>,
     rule: Rule<T>,
+    plan: LayerPlan,
 ) {
     let (w, b, gw, gb) = layer.params_and_grads_mut();
     let (vw, vb) = velocity.map(|(vw, vb)| (vw, column_mut(vb))).unzip();
-    vectorize(Step {
-        params: w,
-        grads: gw,
-        velocity: vw,
-        rule,
-    });
-    // Weight decay applies to weights only.
-    let rule = Rule {
-        weight_decay: T::from_f64(0.0),
-        ..rule
-    };
-    vectorize(Step {
-        params: column_mut(b),
-        grads: column(gb),
-        velocity: vb,
-        rule,
+    let views = (w, gw, vw, column_mut(b), column(gb), vb);
+    par::for_row_blocks(views, plan.update_parts, |_, (w, gw, vw, b, gb, vb)| {
+        vectorize(Step {
+            params: w,
+            grads: gw,
+            velocity: vw,
+            rule,
+        });
+        // Weight decay applies to weights only.
+        let rule = Rule {
+            weight_decay: T::from_f64(0.0),
+            ..rule
+        };
+        vectorize(Step {
+            params: b,
+            grads: gb,
+            velocity: vb,
+            rule,
+        });
     });
 }
 

@@ -172,8 +172,8 @@ pub(crate) fn threshold_macs(in_pool: bool) -> usize {
     }
 }
 
-/// Views that can be cut in two at a row: matrices, slices, and pairs of them with the same number
-/// of rows (a matrix and its row sums, cut together).
+/// Views that can be cut in two at a row: matrices, columns, and tuples of them with the same
+/// number of rows (a layer's weights, their gradient and the optimiser's velocity, cut together).
 pub(crate) trait SplitRows: Send + Sized {
     /// The number of rows.
     fn n_rows(&self) -> usize;
@@ -208,15 +208,44 @@ impl<T: Send> SplitRows for &mut [T] {
     }
 }
 
-impl<A: SplitRows, B: SplitRows> SplitRows for (A, B) {
+impl<T: Sync> SplitRows for &[T] {
     fn n_rows(&self) -> usize {
-        self.0.n_rows()
+        self.len()
     }
     fn split_rows(self, row: usize) -> (Self, Self) {
-        let ((a0, a1), (b0, b1)) = (self.0.split_rows(row), self.1.split_rows(row));
-        ((a0, b0), (a1, b1))
+        self.split_at(row)
     }
 }
+
+impl<S: SplitRows> SplitRows for Option<S> {
+    fn n_rows(&self) -> usize {
+        self.as_ref().map_or(0, S::n_rows)
+    }
+    fn split_rows(self, row: usize) -> (Self, Self) {
+        self.map(|views| views.split_rows(row)).unzip()
+    }
+}
+
+macro_rules! split_rows_for_tuple {
+    ($($name:ident $index:tt),+) => {
+        impl<$($name: SplitRows),+> SplitRows for ($($name,)+) {
+            fn n_rows(&self) -> usize {
+                self.0.n_rows()
+            }
+            #[allow(non_snake_case)] // the halves of field `A` are bound to `A`, and so on
+            fn split_rows(self, row: usize) -> (Self, Self) {
+                $(let $name = self.$index.split_rows(row);)+
+                (($($name.0,)+), ($($name.1,)+))
+            }
+        }
+    };
+}
+
+split_rows_for_tuple!(A 0, B 1);
+split_rows_for_tuple!(A 0, B 1, C 2);
+split_rows_for_tuple!(A 0, B 1, C 2, D 3);
+split_rows_for_tuple!(A 0, B 1, C 2, D 3, E 4);
+split_rows_for_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
 
 /// Calls `f(first_row, block)` on `parts` contiguous row ranges of `views` in parallel on rayon's
 /// pool (`parts == 1`: once, on the calling thread). Ranges start at multiples of 16 rows, so that

@@ -2,9 +2,8 @@
 //! layer shapes and the thread budget, before the forward pass.
 //!
 //! [`StepPlan::prepare`] runs at the start of [`Mlp::propagate`](crate::Mlp::propagate); the plan
-//! is then handed, layer by layer, to the forward pass and to back-propagation, which split their
-//! products exactly as it says. No pass decides anything for another. (The optimiser's update runs
-//! on the calling thread: see `optim.rs`.)
+//! is then handed, layer by layer, to the forward pass, to back-propagation and to the update, which
+//! split their products exactly as it says. No pass decides anything for another.
 
 use crate::par;
 
@@ -44,6 +43,8 @@ pub(crate) struct LayerPlan {
     pub(crate) delta_below: Split,
     /// `∂L/∂W = Δ·Xᵀ` and `∂L/∂b = Δ·1`.
     pub(crate) gradients: Split,
+    /// Into how many row ranges the update of `W` and `b` is split.
+    pub(crate) update_parts: usize,
 }
 
 impl LayerPlan {
@@ -52,14 +53,16 @@ impl LayerPlan {
         forward: Split::SEQUENTIAL,
         delta_below: Split::SEQUENTIAL,
         gradients: Split::SEQUENTIAL,
+        update_parts: 1,
     };
 }
 
 /// The split of every layer's work for one batch, input side first.
 ///
 /// **Training batches** (`32 ≤ m ≤ 2·n_out`) split a layer by the rows of `W`: a thread computes
-/// its rows of the output, of the delta, of `∂W` and `∂b`, so that it reads only its rows of `W`
-/// and only the layer's input and the deltas cross between cores. **Large batches** (evaluation) split the samples, the
+/// its rows of the output, of the delta, of `∂W` and `∂b`, and updates those rows of the
+/// parameters, so that what changes every step stays in that thread's cache and only the layer's
+/// input and the deltas cross between cores. **Large batches** (evaluation) split the samples, the
 /// columns, each thread reading the input once. **A batch of one** splits the rows of the
 /// matrix-vector product. Every split is over outputs, never over a sum, so results do not depend on
 /// it. ARCHITECTURE.md gives the measurements behind the thresholds.
@@ -128,6 +131,7 @@ impl StepPlan {
                 forward,
                 delta_below,
                 gradients,
+                update_parts: rows,
             });
             below_rows = rows;
         }
@@ -225,10 +229,13 @@ mod tests {
         };
         assert_eq!(hidden.forward, Split::Rows(2));
         assert_eq!(hidden.gradients, Split::Rows(2));
+        assert_eq!(hidden.update_parts, 2);
         assert!(matches!(output.forward, Split::Columns { .. }));
+        assert_eq!(output.update_parts, 1);
         assert_eq!(output.delta_below, Split::Rows(2));
         for layer in plan(&shallow, 64, 1) {
             assert!(matches!(layer.gradients, Split::Columns { parts: 1, .. }));
+            assert_eq!(layer.update_parts, 1);
             assert!(matches!(layer.forward, Split::Columns { parts: 1, .. }));
         }
         let evaluation = plan(&shallow, 10_000, 2);
