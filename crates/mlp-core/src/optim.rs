@@ -150,8 +150,8 @@ struct Rule<T> {
 }
 
 /// One update of the weights and bias of `layer` from its gradients: with momentum when `velocity`
-/// (of the weights, of the bias) is given, plain SGD otherwise. Split by the rows the plan gives the
-/// layer, so that each thread updates, in its own cache, the rows of `W` it used in the step and will
+/// (of the weights, of the bias) is given, plain SGD otherwise. Split by the rows of the layer's
+/// gradients, so that each thread updates, in its own cache, the rows of `W` it used in the step and will
 /// use again (ARCHITECTURE.md has the measurement).
 fn update<T: Float>(
     layer: &mut Layer<T>,
@@ -162,7 +162,8 @@ fn update<T: Float>(
     let (w, b, gw, gb) = layer.params_and_grads_mut();
     let (vw, vb) = velocity.map(|(vw, vb)| (vw, column_mut(vb))).unzip();
     let views = (w, gw, vw, column_mut(b), column(gb), vb);
-    par::for_row_blocks(views, plan.update_parts, |_, (w, gw, vw, b, gb, vb)| {
+    let parts = plan.gradients.row_parts();
+    par::for_row_blocks(views, parts, |_, (w, gw, vw, b, gb, vb)| {
         vectorize(Step {
             params: w,
             grads: gw,

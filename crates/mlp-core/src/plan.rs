@@ -32,6 +32,15 @@ pub(crate) enum Split {
 impl Split {
     /// Everything on the calling thread, in one piece.
     pub(crate) const SEQUENTIAL: Split = Split::Rows(1);
+
+    /// Into how many row ranges a pass over the rows of this split's output is cut (the row sums
+    /// of `∂b`, the update of `W` and `b`): the ranges of a row split, else one.
+    pub(crate) fn row_parts(self) -> usize {
+        match self {
+            Split::Rows(parts) => parts,
+            Split::Columns { .. } | Split::MatVec { .. } => 1,
+        }
+    }
 }
 
 /// How the operations of one layer are split in a step.
@@ -41,10 +50,8 @@ pub(crate) struct LayerPlan {
     pub(crate) forward: Split,
     /// `Δ_prev = (Wᵀ·Δ) ⊙ f'(A_prev)`, the delta of the layer below (unused for the first layer).
     pub(crate) delta_below: Split,
-    /// `∂L/∂W = Δ·Xᵀ` and `∂L/∂b = Δ·1`.
+    /// `∂L/∂W = Δ·Xᵀ` and `∂L/∂b = Δ·1`, and then the update of `W` and `b`, over the same rows.
     pub(crate) gradients: Split,
-    /// Into how many row ranges the update of `W` and `b` is split.
-    pub(crate) update_parts: usize,
 }
 
 impl LayerPlan {
@@ -53,7 +60,6 @@ impl LayerPlan {
         forward: Split::SEQUENTIAL,
         delta_below: Split::SEQUENTIAL,
         gradients: Split::SEQUENTIAL,
-        update_parts: 1,
     };
 }
 
@@ -131,7 +137,6 @@ impl StepPlan {
                 forward,
                 delta_below,
                 gradients,
-                update_parts: rows,
             });
             below_rows = rows;
         }
@@ -229,13 +234,12 @@ mod tests {
         };
         assert_eq!(hidden.forward, Split::Rows(2));
         assert_eq!(hidden.gradients, Split::Rows(2));
-        assert_eq!(hidden.update_parts, 2);
+        assert_eq!(hidden.gradients.row_parts(), 2);
         assert!(matches!(output.forward, Split::Columns { .. }));
-        assert_eq!(output.update_parts, 1);
+        assert_eq!(output.gradients.row_parts(), 1);
         assert_eq!(output.delta_below, Split::Rows(2));
         for layer in plan(&shallow, 64, 1) {
             assert!(matches!(layer.gradients, Split::Columns { parts: 1, .. }));
-            assert_eq!(layer.update_parts, 1);
             assert!(matches!(layer.forward, Split::Columns { parts: 1, .. }));
         }
         let evaluation = plan(&shallow, 10_000, 2);

@@ -54,11 +54,7 @@ pub(crate) fn product<T: Float>(
 /// `sums[i] = Σ_j matrix[i, j]`, summed in column order; a row split gives each thread its rows.
 pub(crate) fn row_sums<T: Float>(matrix: MatRef<'_, T>, sums: &mut [T], split: Split) {
     debug_assert_eq!(matrix.nrows(), sums.len());
-    let parts = match split {
-        Split::Rows(parts) => parts,
-        Split::Columns { .. } | Split::MatVec { .. } => 1,
-    };
-    par::for_row_blocks((matrix, sums), parts, |_, (matrix, sums)| {
+    par::for_row_blocks((matrix, sums), split.row_parts(), |_, (matrix, sums)| {
         sums.fill(T::from_f64(0.0));
         vectorize(RowSums { matrix, sums });
     });
