@@ -38,7 +38,6 @@ mod plan;
 mod predict;
 mod scalar;
 mod softmax;
-mod weights;
 
 pub use activation::Activation;
 pub use error::{MlpError, Result};

@@ -118,8 +118,7 @@ impl RunDir {
         let velocity = loaded
             .velocity
             .ok_or_else(|| bad("no optimiser state (velocities)".into()))?;
-        let velocity: Vec<_> = velocity.iter().map(|(w, b)| (w.as_ref(), &b[..])).collect();
-        sgd.set_velocity(&velocity)?;
+        sgd.velocity_mut().clone_from_slice(&velocity);
         Ok(Checkpoint {
             config,
             epoch,
