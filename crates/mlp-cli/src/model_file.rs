@@ -101,7 +101,7 @@ pub fn to_bytes(
             (vec![n_out], le_bytes(layer.bias())),
         );
         if let Some(sgd) = sgd {
-            let (vw, vb) = &sgd.velocity()[l];
+            let (vw, vb) = sgd.velocity()[l];
             // Row-major too, like the weights they go with.
             let vw_rows: Vec<f32> = (0..n_out)
                 .flat_map(|i| (0..n_in).map(move |j| vw[(i, j)]))

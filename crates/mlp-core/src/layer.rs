@@ -9,8 +9,9 @@
 use crate::error::{check_layer_sizes, check_shape, Result};
 use crate::kernels::{product, row_sums, Epilogue};
 use crate::plan::LayerPlan;
+use crate::weights::{Order, Stored};
 use crate::{Activation, Float};
-use faer::{Mat, MatMut, MatRef};
+use faer::{MatMut, MatRef};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -37,16 +38,11 @@ pub struct Layer<T> {
     n_in: usize,
     n_out: usize,
     activation: Activation,
-    /// `(n_out, n_in)`: the first `n_out` rows of a matrix of [`padded_rows`]`(n_out)` rows whose
-    /// other rows stay zero. faer's product kernels load a column in whole blocks of 16 rows where
-    /// its stride allows and drop the extra lanes only when storing, so they read those rows: left
-    /// as faer allocates them they hold whatever the allocator last kept there, and a subnormal
-    /// among them costs every multiply-add of the dropped lanes a microcode assist on Intel cores.
-    /// A faer `Mat` also aligns each column to 64 bytes, so that threads owning different 16-row
-    /// ranges never write to the same cache line.
-    weights: Mat<T>,
+    /// `W`, held in the order the plan of the last batch asked for (see [`Stored`]).
+    weights: Stored<T>,
     bias: Vec<T>,
-    grad_weights: Mat<T>,
+    /// `∂L/∂W`, held in the order `W` was in when it was computed, which the update follows.
+    grad_weights: Stored<T>,
     grad_bias: Vec<T>,
     /// Column-major `(n_out, capacity)`: the activations of the last batch.
     output: Vec<T>,
@@ -100,9 +96,9 @@ impl<T: Float> Layer<T> {
             n_in,
             n_out,
             activation,
-            weights: Mat::zeros(padded_rows(n_out), n_in),
+            weights: Stored::zeros(n_out, n_in),
             bias: vec![T::from_f64(0.0); n_out],
-            grad_weights: Mat::zeros(n_out, n_in),
+            grad_weights: Stored::zeros(n_out, n_in),
             grad_bias: vec![T::from_f64(0.0); n_out],
             output: Vec::new(),
             delta: Vec::new(),
@@ -131,12 +127,12 @@ impl<T: Float> Layer<T> {
 
     /// The weights, `(n_out, n_in)`.
     pub fn weights(&self) -> MatRef<'_, T> {
-        self.weights.as_ref().subrows(0, self.n_out)
+        self.weights.get()
     }
 
     /// The weights, mutably (e.g. to load a model or perturb one parameter in a gradient check).
     pub fn weights_mut(&mut self) -> MatMut<'_, T> {
-        self.weights.as_mut().subrows_mut(0, self.n_out)
+        self.weights.get_mut()
     }
 
     /// The bias, `(n_out,)`.
@@ -151,7 +147,7 @@ impl<T: Float> Layer<T> {
 
     /// ∂L/∂W of the last back-propagated batch, `(n_out, n_in)`.
     pub fn gradient_weights(&self) -> MatRef<'_, T> {
-        self.grad_weights.as_ref()
+        self.grad_weights.get()
     }
 
     /// ∂L/∂b of the last back-propagated batch, `(n_out,)`.
@@ -159,14 +155,22 @@ impl<T: Float> Layer<T> {
         &self.grad_bias
     }
 
-    /// Parameters and their gradients, for optimisers: `(weights, bias, grad_weights, grad_bias)`.
+    /// Parameters and their gradients, for optimisers: `(weights, bias, grad_weights, grad_bias)`;
+    /// `W` and `∂W` are held in the same order (both by columns or both by rows), so that an
+    /// element-wise update can go through both in memory order.
     pub fn params_and_grads_mut(&mut self) -> (MatMut<'_, T>, &mut [T], MatRef<'_, T>, &[T]) {
+        self.weights.arrange(self.grad_weights.order());
         (
-            self.weights.as_mut().subrows_mut(0, self.n_out),
+            self.weights.get_mut(),
             &mut self.bias,
-            self.grad_weights.as_ref(),
+            self.grad_weights.get(),
             &self.grad_bias,
         )
+    }
+
+    /// The order `∂W` is held in, which the update of `W` follows.
+    pub(crate) fn gradient_order(&self) -> Order {
+        self.grad_weights.order()
     }
 
     /// The activations of the last batch of `m` samples, `(n_out, m)`.
@@ -191,7 +195,8 @@ impl<T: Float> Layer<T> {
     pub(crate) fn forward(&mut self, x: MatRef<'_, T>, plan: LayerPlan) {
         let m = x.ncols();
         self.reserve_batch(m);
-        let w = self.weights.as_ref().subrows(0, self.n_out);
+        self.weights.arrange(plan.weights);
+        let w = self.weights.get();
         let plus_b_then_f = Epilogue::BiasAndActivation(&self.bias, self.activation);
         let a = column_major_mut(&mut self.output, self.n_out, m);
         // A = f(W·X + b)
@@ -201,7 +206,9 @@ impl<T: Float> Layer<T> {
     /// The gradients of the parameters, from this layer's delta `Δ` `(n_out, m)` and its input `X`
     /// `(n_in, m)`: `∂L/∂W = Δ·Xᵀ` and `∂L/∂b = Δ·1` (the row sums of `Δ`).
     pub(crate) fn compute_gradients(&mut self, x: MatRef<'_, T>, plan: LayerPlan) {
-        let (dw, db) = (self.grad_weights.as_mut(), &mut self.grad_bias[..]);
+        self.grad_weights.arrange_to_overwrite(self.weights.order());
+        let dw = self.grad_weights.get_mut();
+        let db = &mut self.grad_bias[..];
         let delta = column_major(&self.delta, self.n_out, x.ncols());
         // ∂L/∂W = Δ·Xᵀ
         product(dw, delta, x.transpose(), Epilogue::None, plan.gradients);
@@ -223,12 +230,6 @@ impl<T: Float> Layer<T> {
     }
 }
 
-/// The rows of the matrix that holds `n_out` rows of weights: the next multiple of 16, the most
-/// rows faer's kernels load from a column at once (16 `f32` lanes of a 512-bit register).
-fn padded_rows(n_out: usize) -> usize {
-    n_out.next_multiple_of(16)
-}
-
 /// The first `rows · columns` values of `buffer` as a column-major `(rows, columns)` matrix.
 fn column_major<T>(buffer: &[T], rows: usize, columns: usize) -> MatRef<'_, T> {
     MatRef::from_column_major_slice(&buffer[..rows * columns], rows, columns)
@@ -242,39 +243,74 @@ fn column_major_mut<T>(buffer: &mut [T], rows: usize, columns: usize) -> MatMut<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use faer::mat;
+    use faer::Mat;
     use rand::SeedableRng;
 
-    /// The rows of the weights' matrix past `n_out` (which faer's kernels read) are there and zero,
-    /// however the layer was made, and stay zero when every weight is written and the layer cloned.
+    /// Whatever order a batch's plan asks for, the weights keep their values and the forward pass
+    /// computes `W·X` from them; `∂W` is held in `W`'s order, and the optimiser's view brings `W`
+    /// back to `∂W`'s order when an evaluation moved it.
     #[test]
-    fn the_rows_past_the_weights_are_there_and_zero() {
-        let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let given = mat![[1.0f32, 2.0], [3.0, 4.0], [5.0, 6.0]];
-        let mut layers = vec![Layer::new(given.as_ref(), &[0.0; 3], Activation::Identity).unwrap()];
-        for n_out in [1, 10, 16, 17, 150] {
-            layers.push(Layer::<f32>::init(7, n_out, Activation::Sigmoid, &mut rng).unwrap());
-        }
-        for mut layer in layers {
-            layer.weights_mut().fill(-1.0);
-            layer.params_and_grads_mut().0.fill(2.0);
-            for layer in [&layer, &layer.clone()] {
-                let (rows, n_out) = (layer.weights.nrows(), layer.n_out());
-                assert!(
-                    rows >= n_out && rows % 16 == 0,
-                    "{rows} rows for {n_out} weights"
-                );
-                assert!(layer.weights().shape() == (n_out, layer.n_in()));
-                assert!(all_equal(layer.weights(), 2.0));
-                assert!(all_equal(
-                    layer.weights.as_ref().subrows(n_out, rows - n_out),
-                    0.0
-                ));
+    fn the_weights_keep_their_values_in_every_order() {
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let mut layer = Layer::<f64>::init(5, 3, Activation::Identity, &mut rng).unwrap();
+        let before = layer.weights().to_owned();
+        let x = Mat::from_fn(5, 2, |i, j| i as f64 - 1.5 * j as f64);
+        for order in [Order::ByRows, Order::ByColumns, Order::ByRows] {
+            let plan = LayerPlan {
+                weights: order,
+                ..LayerPlan::SEQUENTIAL
+            };
+            layer.forward(x.as_ref(), plan);
+            assert_eq!(layer.weights.order(), order);
+            assert!(layer.weights() == before.as_ref());
+            for (i, j) in (0..3).flat_map(|i| (0..2).map(move |j| (i, j))) {
+                let expected: f64 = (0..5).map(|k| before[(i, k)] * x[(k, j)]).sum();
+                let found = layer.output(2)[(i, j)];
+                assert!((found - expected).abs() < 1e-12, "({i}, {j}): {found}");
             }
+            layer.compute_gradients(x.as_ref(), plan);
+            assert_eq!(layer.gradient_order(), order);
         }
+        layer.forward(x.as_ref(), LayerPlan::SEQUENTIAL);
+        assert_eq!(layer.weights.order(), Order::ByColumns);
+        let (w, _, gw, _) = layer.params_and_grads_mut();
+        assert_eq!((w.col_stride(), gw.col_stride()), (1, 1), "both by rows");
+        assert!(layer.weights() == before.as_ref());
     }
 
-    fn all_equal(matrix: MatRef<'_, f32>, value: f32) -> bool {
-        matrix.col_iter().all(|c| c.iter().all(|&x| x == value))
+    /// For the layer shapes of the reported networks at training batch sizes, faer computes the
+    /// same bits whichever order `W` is held in: the output, `∂W` and the delta of the layer below.
+    /// So the order a plan picks changes no result of those networks (`plan::weights_order`).
+    #[test]
+    fn both_orders_give_the_same_bits_for_the_reported_shapes() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for (n_in, n_out) in [(784, 150), (150, 200), (200, 150), (150, 50), (150, 150)] {
+            let layer = Layer::<f32>::init(n_in, n_out, Activation::Sigmoid, &mut rng).unwrap();
+            let mut below = Layer::<f32>::init(3, n_in, Activation::Sigmoid, &mut rng).unwrap();
+            for m in [32, 64, 128] {
+                let x = Mat::from_fn(n_in, m, |i, j| ((i * 7 + j * 13) % 31) as f32 / 31.0);
+                let below_input = Mat::from_fn(3, m, |i, j| (i + j % 5) as f32 / 4.0 - 1.0);
+                below.forward(below_input.as_ref(), LayerPlan::SEQUENTIAL);
+                let results = [Order::ByColumns, Order::ByRows].map(|order| {
+                    let plan = LayerPlan {
+                        weights: order,
+                        ..LayerPlan::SEQUENTIAL
+                    };
+                    let (mut layer, mut below) = (layer.clone(), below.clone());
+                    layer.forward(x.as_ref(), plan);
+                    for (k, d) in layer.delta_slice_mut(m).iter_mut().enumerate() {
+                        *d = ((k * 17) % 23) as f32 / 23.0 - 0.5;
+                    }
+                    layer.compute_gradients(x.as_ref(), plan);
+                    layer.propagate_delta(m, &mut below, plan);
+                    let gw = layer.gradient_weights();
+                    let mut values = layer.output[..n_out * m].to_vec();
+                    values.extend((0..n_in).flat_map(|j| (0..n_out).map(move |i| gw[(i, j)])));
+                    values.extend_from_slice(&below.delta[..n_in * m]);
+                    values
+                });
+                assert!(results[0] == results[1], "{n_out} x {n_in} at batch {m}");
+            }
+        }
     }
 }

@@ -38,6 +38,7 @@ mod plan;
 mod predict;
 mod scalar;
 mod softmax;
+mod weights;
 
 pub use activation::Activation;
 pub use error::{MlpError, Result};

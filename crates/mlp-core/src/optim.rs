@@ -1,10 +1,12 @@
 //! Stochastic gradient descent with momentum and weight decay, and learning-rate schedules.
 
+use crate::error::check_shape;
 use crate::plan::LayerPlan;
 use crate::scalar::{vectorize, Kernel};
+use crate::weights::Stored;
 use crate::{par, Float, Layer, Mlp, MlpError, Result};
 use faer::prelude::ReborrowMut;
-use faer::{Mat, MatMut, MatRef};
+use faer::{MatMut, MatRef};
 
 /// SGD with optional momentum and L2 weight decay, in PyTorch's convention:
 /// `v ← μ·v + g + λ·w`, `w ← w − η·v` (with μ = 0 this is plain SGD).
@@ -35,9 +37,10 @@ use faer::{Mat, MatMut, MatRef};
 pub struct Sgd<T> {
     momentum: f64,
     weight_decay: f64,
-    /// Per layer: velocities of the weights (padded and aligned like the weights, so that threads
-    /// updating different rows share no cache line) and of the bias.
-    velocity: Vec<(Mat<T>, Vec<T>)>,
+    /// Per layer: the velocity of the weights, held in the order of the layer's weights at each
+    /// update (by rows when the step splits the layer by rows, so that a thread updating its rows
+    /// goes through one contiguous range of each array), and the velocity of the bias.
+    velocity: Vec<(Stored<T>, Vec<T>)>,
 }
 
 impl<T: Float> Sgd<T> {
@@ -61,7 +64,7 @@ impl<T: Float> Sgd<T> {
         let velocity = mlp
             .layers()
             .iter()
-            .map(|l| (Mat::zeros(l.n_out(), l.n_in()), vec![zero; l.n_out()]))
+            .map(|l| (Stored::zeros(l.n_out(), l.n_in()), vec![zero; l.n_out()]))
             .collect();
         Ok(Self {
             momentum,
@@ -70,15 +73,43 @@ impl<T: Float> Sgd<T> {
         })
     }
 
-    /// The velocities, per layer `(weights, bias)`, shaped like the parameters; they are part of a
-    /// checkpoint.
-    pub fn velocity(&self) -> &[(Mat<T>, Vec<T>)] {
-        &self.velocity
+    /// The velocities, per layer `(weights, bias)`, shaped like the parameters: `(n_out, n_in)` and
+    /// `(n_out,)`. They are part of a checkpoint.
+    pub fn velocity(&self) -> Vec<(MatRef<'_, T>, &[T])> {
+        self.velocity
+            .iter()
+            .map(|(vw, vb)| (vw.get(), &vb[..]))
+            .collect()
     }
 
-    /// The velocities, mutably (to restore a checkpoint).
-    pub fn velocity_mut(&mut self) -> &mut [(Mat<T>, Vec<T>)] {
-        &mut self.velocity
+    /// Sets the velocities (to restore a checkpoint), per layer `(weights, bias)` shaped like the
+    /// parameters, as [`Sgd::velocity`] gives them. Refused, changing nothing, unless there is one
+    /// pair per layer, each of its layer's shapes.
+    pub fn set_velocity(&mut self, velocity: &[(MatRef<'_, T>, &[T])]) -> Result<()> {
+        if velocity.len() != self.velocity.len() {
+            return Err(MlpError::InvalidSizes {
+                sizes: velocity.iter().map(|(_, b)| b.len()).collect(),
+                reason: "the optimiser's network has another number of layers",
+            });
+        }
+        for (l, ((w, b), (vw, vb))) in velocity.iter().zip(&self.velocity).enumerate() {
+            let weights_shape = vw.get().shape();
+            check_shape(
+                || format!("velocity of layer {l} weights"),
+                weights_shape,
+                w.shape(),
+            )?;
+            check_shape(
+                || format!("velocity of layer {l} bias"),
+                (vb.len(), 1),
+                (b.len(), 1),
+            )?;
+        }
+        for ((w, b), (vw, vb)) in velocity.iter().zip(&mut self.velocity) {
+            vw.get_mut().copy_from(w);
+            vb.copy_from_slice(b);
+        }
+        Ok(())
     }
 
     /// One step with learning rate `learning_rate` from the gradients of the last back-propagation.
@@ -97,7 +128,7 @@ impl<T: Float> Sgd<T> {
                 .iter()
                 .zip(mlp.layers())
                 .all(|((vw, vb), layer)| {
-                    vw.shape() == (layer.n_out(), layer.n_in()) && vb.len() == layer.n_out()
+                    vw.get().shape() == (layer.n_out(), layer.n_in()) && vb.len() == layer.n_out()
                 });
         if !built_for_this_network {
             return Err(MlpError::InvalidSizes {
@@ -123,7 +154,10 @@ impl<T: Float> Sgd<T> {
                 momentum: mu,
                 weight_decay: wd,
             };
-            let velocity = (!plain).then(|| (vw.as_mut(), &mut vb[..]));
+            let velocity = (!plain).then(|| {
+                vw.arrange(layer.gradient_order());
+                (vw.get_mut(), &mut vb[..])
+            });
             update(layer, velocity, rule, plan);
         }
         Ok(())
@@ -210,7 +244,7 @@ impl<T: Float> Kernel for Step<'_, T> {
     fn run(self) {
         let Self {
             mut params,
-            grads,
+            mut grads,
             mut velocity,
             rule:
                 Rule {
@@ -219,6 +253,14 @@ impl<T: Float> Kernel for Step<'_, T> {
                     weight_decay,
                 },
         } = self;
+        // Weights are held by columns or by rows (`W`, `∂W` and the velocity alike), a bias as a
+        // column: either way, go through the values in memory order, as the columns of a
+        // column-major matrix.
+        if params.row_stride() != 1 {
+            params = params.transpose_mut();
+            grads = grads.transpose();
+            velocity = velocity.map(MatMut::transpose_mut);
+        }
         for j in 0..params.ncols() {
             let p = unit_stride_mut(params.rb_mut().col_mut(j));
             let g = unit_stride(grads.col(j));

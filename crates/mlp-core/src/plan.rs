@@ -6,6 +6,7 @@
 //! split their products exactly as it says. No pass decides anything for another.
 
 use crate::par;
+use crate::weights::Order;
 
 /// How one operation is split between threads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +53,8 @@ pub(crate) struct LayerPlan {
     pub(crate) delta_below: Split,
     /// `∂L/∂W = Δ·Xᵀ` and `∂L/∂b = Δ·1`, and then the update of `W` and `b`, over the same rows.
     pub(crate) gradients: Split,
+    /// The order `W`, `∂W` and the velocity are held in for this batch.
+    pub(crate) weights: Order,
 }
 
 impl LayerPlan {
@@ -60,6 +63,7 @@ impl LayerPlan {
         forward: Split::SEQUENTIAL,
         delta_below: Split::SEQUENTIAL,
         gradients: Split::SEQUENTIAL,
+        weights: Order::ByColumns,
     };
 }
 
@@ -137,6 +141,7 @@ impl StepPlan {
                 forward,
                 delta_below,
                 gradients,
+                weights: weights_order(n_out, m),
             });
             below_rows = rows;
         }
@@ -170,7 +175,7 @@ impl Budget {
         {
             return 1;
         }
-        self.threads.min(n_out / 32).max(1)
+        self.threads.min(n_out / MIN_ROWS_PER_THREAD).max(1)
     }
 
     /// Into how many column ranges to split a product with `n_columns` output columns and `macs`
@@ -192,6 +197,26 @@ impl Budget {
         self.threads.min(n_rows / 32).max(1)
     }
 }
+
+/// The order a layer of `n_out` outputs holds its weights in for a batch of `m` samples: by rows
+/// wherever a training step may split the layer by rows ([`Budget::training_row_parts`]), so that
+/// each thread's rows are one range of memory; by columns elsewhere, where faer's products with few
+/// columns and the matrix-vector kernel of a batch of one read `W` faster.
+///
+/// It depends on the shapes only, never on the threads: faer sums each entry of a product in the
+/// same order whichever way its operands are stored for the shapes of the reported networks, but
+/// not for every shape (a 10-row `W` at batches 2 to 4, a batch of one), so a given batch is always
+/// computed from the same order, and results do not depend on the number of threads.
+fn weights_order(n_out: usize, m: usize) -> Order {
+    if (MIN_ROW_SPLIT_BATCH..=2 * n_out).contains(&m) && n_out >= 2 * MIN_ROWS_PER_THREAD {
+        Order::ByRows
+    } else {
+        Order::ByColumns
+    }
+}
+
+/// The fewest rows of `W` worth giving a thread of its own in a row split.
+const MIN_ROWS_PER_THREAD: usize = 32;
 
 /// The smallest batch whose training step is split between threads by rows.
 const MIN_ROW_SPLIT_BATCH: usize = 32;
@@ -238,6 +263,20 @@ mod tests {
         assert!(matches!(output.forward, Split::Columns { .. }));
         assert_eq!(output.gradients.row_parts(), 1);
         assert_eq!(output.delta_below, Split::Rows(2));
+        assert_eq!(hidden.weights, Order::ByRows);
+        assert_eq!(output.weights, Order::ByColumns, "too few rows to split");
+        assert_eq!(
+            plan(&shallow, 64, 1)[0].weights,
+            Order::ByRows,
+            "the order does not depend on the threads"
+        );
+        for m in [1, 16, 301, 10_000] {
+            assert_eq!(
+                plan(&shallow, m, 2)[0].weights,
+                Order::ByColumns,
+                "batch {m}"
+            );
+        }
         for layer in plan(&shallow, 64, 1) {
             assert!(matches!(layer.gradients, Split::Columns { parts: 1, .. }));
             assert!(matches!(layer.forward, Split::Columns { parts: 1, .. }));

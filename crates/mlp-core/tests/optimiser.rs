@@ -128,7 +128,7 @@ fn grads_of(mlp: &Mlp<f64>) -> Vec<Tensors> {
 
 fn velocity_of(sgd: &Sgd<f64>) -> Vec<Tensors> {
     sgd.velocity()
-        .iter()
+        .into_iter()
         .map(|(w, b)| tensors(w.nrows(), w.ncols(), |i, j| w[(i, j)], b))
         .collect()
 }
@@ -262,9 +262,11 @@ proptest! {
             reference.step(&mut expected, &grads_of(&mlp), lr);
             sgd.step(&mut mlp, lr).unwrap();
         }
-        let saved: Vec<(Mat<f64>, Vec<f64>)> = sgd.velocity().to_vec();
+        let saved: Vec<(Mat<f64>, Vec<f64>)> =
+            sgd.velocity().into_iter().map(|(w, b)| (w.to_owned(), b.to_vec())).collect();
+        let saved: Vec<_> = saved.iter().map(|(w, b)| (w.as_ref(), &b[..])).collect();
         let mut resumed = Sgd::new(&mlp, momentum, weight_decay).unwrap();
-        resumed.velocity_mut().clone_from_slice(&saved);
+        resumed.set_velocity(&saved).unwrap();
         for step in 0..2 {
             gradients(&mut mlp, &x, &y);
             reference.step(&mut expected, &grads_of(&mlp), lr);
@@ -426,6 +428,51 @@ fn an_optimiser_built_for_another_network_is_refused() {
             "{sizes:?}"
         );
         assert_eq!(params_of(&other), before);
+    }
+}
+
+/// Velocities of another network are refused, changing nothing: another number of layers, a layer's
+/// weights transposed, a bias of another length; velocities shaped like the parameters are taken
+/// and read back as given.
+#[test]
+fn velocities_shaped_for_another_network_are_refused() {
+    let mlp = Mlp::<f64>::new(&[3, 4, 2], Activation::Relu, 0).unwrap();
+    let mut sgd = Sgd::new(&mlp, 0.9, 0.0).unwrap();
+    let shaped = |shapes: &[(usize, usize)]| -> Vec<(Mat<f64>, Vec<f64>)> {
+        shapes
+            .iter()
+            .map(|&(rows, cols)| {
+                let w = Mat::from_fn(rows, cols, |i, j| (i * 10 + j) as f64);
+                (w, (0..rows).map(|i| -(i as f64)).collect())
+            })
+            .collect()
+    };
+    fn views(v: &[(Mat<f64>, Vec<f64>)]) -> Vec<(faer::MatRef<'_, f64>, &[f64])> {
+        v.iter().map(|(w, b)| (w.as_ref(), &b[..])).collect()
+    }
+    for wrong in [
+        vec![(4, 3)],
+        vec![(4, 3), (2, 4), (2, 2)],
+        vec![(3, 4), (2, 4)],
+    ] {
+        let wrong = shaped(&wrong);
+        assert!(sgd.set_velocity(&views(&wrong)).is_err(), "{wrong:?}");
+        assert!(velocity_of(&sgd)
+            .iter()
+            .flat_map(|t| t.w.iter().flatten())
+            .all(|&v| v == 0.0));
+    }
+    let mut short_bias = shaped(&[(4, 3), (2, 4)]);
+    short_bias[1].1.pop();
+    let refused = sgd.set_velocity(&views(&short_bias)).unwrap_err();
+    assert!(
+        refused.to_string().contains("velocity of layer 1 bias"),
+        "{refused}"
+    );
+    let right = shaped(&[(4, 3), (2, 4)]);
+    sgd.set_velocity(&views(&right)).unwrap();
+    for ((w, b), (vw, vb)) in right.iter().zip(sgd.velocity()) {
+        assert!(vw == w.as_ref() && vb == &b[..]);
     }
 }
 

@@ -67,3 +67,43 @@ fn a_batch_of_one_agrees_with_a_batch() {
         assert!((alone[(i, 0)] - batch[i]).abs() < 1e-6, "class {i}");
     }
 }
+
+/// Evaluating other batch sizes between the steps of a training run (which moves the weights to the
+/// order those batches read fastest, and back) changes no bit of the run, even between a
+/// back-propagation and the update that follows it.
+#[test]
+fn evaluations_between_steps_change_nothing() {
+    let x = Mat::<f32>::from_fn(784, 64, |i, j| ((i * 7 + j * 13) % 31) as f32 / 31.0);
+    let y = Mat::<f32>::from_fn(10, 64, |i, j| f32::from(u8::from(i == j % 10)));
+    let other = Mat::<f32>::from_fn(784, 1000, |i, j| ((i * 3 + j * 11) % 17) as f32 / 17.0);
+    let train = |evaluate: bool| {
+        let mut mlp = Mlp::<f32>::new(&[784, 150, 200, 10], Activation::Sigmoid, 4).unwrap();
+        let mut sgd = Sgd::new(&mlp, 0.9, 1e-4).unwrap();
+        par::in_pool(|| {
+            for step in 0..4 {
+                mlp.propagate(x.as_ref()).unwrap();
+                mlp.backpropagate(x.as_ref(), y.as_ref()).unwrap();
+                if evaluate {
+                    let m = [1000, 1, 5, 1000][step];
+                    mlp.propagate(other.as_ref().subcols(0, m)).unwrap();
+                }
+                sgd.step(&mut mlp, 0.5).unwrap();
+                if evaluate {
+                    mlp.propagate(other.as_ref().subcols(0, 1)).unwrap();
+                }
+            }
+        });
+        let mut values: Vec<f32> = Vec::new();
+        for layer in mlp.layers() {
+            let w = layer.weights();
+            values.extend((0..w.ncols()).flat_map(|j| (0..w.nrows()).map(move |i| w[(i, j)])));
+            values.extend(layer.bias());
+        }
+        for (vw, vb) in sgd.velocity() {
+            values.extend((0..vw.ncols()).flat_map(|j| (0..vw.nrows()).map(move |i| vw[(i, j)])));
+            values.extend(vb);
+        }
+        values
+    };
+    assert!(train(false) == train(true));
+}

@@ -118,7 +118,8 @@ impl RunDir {
         let velocity = loaded
             .velocity
             .ok_or_else(|| bad("no optimiser state (velocities)".into()))?;
-        sgd.velocity_mut().clone_from_slice(&velocity);
+        let velocity: Vec<_> = velocity.iter().map(|(w, b)| (w.as_ref(), &b[..])).collect();
+        sgd.set_velocity(&velocity)?;
         Ok(Checkpoint {
             config,
             epoch,
