@@ -60,42 +60,26 @@ impl<T: Float> Stored<T> {
 
     /// The matrix, `(n_out, n_in)`, in its current order.
     pub(crate) fn get(&self) -> MatRef<'_, T> {
-        match self.order {
-            Order::ByColumns => self.values.as_ref().subrows(0, self.n_out),
-            Order::ByRows => self.values.as_ref().subrows(0, self.n_in).transpose(),
-        }
+        view(&self.values, self.order, self.n_out, self.n_in)
     }
 
     /// The matrix, mutably, in its current order.
     pub(crate) fn get_mut(&mut self) -> MatMut<'_, T> {
-        match self.order {
-            Order::ByColumns => self.values.as_mut().subrows_mut(0, self.n_out),
-            Order::ByRows => self
-                .values
-                .as_mut()
-                .subrows_mut(0, self.n_in)
-                .transpose_mut(),
-        }
+        view_mut(&mut self.values, self.order, self.n_out, self.n_in)
     }
 
     /// Holds the values in `order` from now on, copying them over if they were held in the other.
     pub(crate) fn arrange(&mut self, order: Order) {
         if order != self.order {
+            let before = self.order;
             self.switch_to(order);
-            // The values are in the spare matrix now: copy them, as the same (n_out, n_in) matrix.
-            let before = match order {
-                Order::ByColumns => self.spare.as_ref().subrows(0, self.n_in).transpose(),
-                Order::ByRows => self.spare.as_ref().subrows(0, self.n_out),
-            };
-            let mut held = match order {
-                Order::ByColumns => self.values.as_mut().subrows_mut(0, self.n_out),
-                Order::ByRows => self
-                    .values
-                    .as_mut()
-                    .subrows_mut(0, self.n_in)
-                    .transpose_mut(),
-            };
-            held.copy_from(before);
+            let (n_out, n_in) = (self.n_out, self.n_in);
+            view_mut(&mut self.values, order, n_out, n_in).copy_from(view(
+                &self.spare,
+                before,
+                n_out,
+                n_in,
+            ));
         }
     }
 
@@ -117,6 +101,23 @@ impl<T: Float> Stored<T> {
         }
         std::mem::swap(&mut self.values, &mut self.spare);
         self.order = order;
+    }
+}
+
+/// The `(n_out, n_in)` matrix held in `matrix` in `order`: its first `n_out` rows held by columns,
+/// or the transpose of its first `n_in` rows held by rows.
+fn view<T>(matrix: &Mat<T>, order: Order, n_out: usize, n_in: usize) -> MatRef<'_, T> {
+    match order {
+        Order::ByColumns => matrix.as_ref().subrows(0, n_out),
+        Order::ByRows => matrix.as_ref().subrows(0, n_in).transpose(),
+    }
+}
+
+/// [`view`], mutably.
+fn view_mut<T>(matrix: &mut Mat<T>, order: Order, n_out: usize, n_in: usize) -> MatMut<'_, T> {
+    match order {
+        Order::ByColumns => matrix.as_mut().subrows_mut(0, n_out),
+        Order::ByRows => matrix.as_mut().subrows_mut(0, n_in).transpose_mut(),
     }
 }
 
