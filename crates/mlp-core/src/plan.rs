@@ -168,14 +168,10 @@ impl Budget {
     /// last a few microseconds, and handing work between cores costs a sizeable part of that.
     fn training_row_parts(&self, n_out: usize, n_in: usize, m: usize) -> usize {
         let macs = n_out.saturating_mul(n_in).saturating_mul(m);
-        if self.threads <= 1
-            || m < MIN_ROW_SPLIT_BATCH
-            || m > 2 * n_out
-            || macs < self.threshold_macs
-        {
+        if self.threads <= 1 || !rows_may_split(n_out, m) || macs < self.threshold_macs {
             return 1;
         }
-        self.threads.min(n_out / MIN_ROWS_PER_THREAD).max(1)
+        self.threads.min(n_out / MIN_ROWS_PER_THREAD)
     }
 
     /// Into how many column ranges to split a product with `n_columns` output columns and `macs`
@@ -198,9 +194,16 @@ impl Budget {
     }
 }
 
+/// Whether the shapes allow a training step to split a layer of `n_out` outputs by rows at a batch
+/// of `m` samples (given the threads): at least [`MIN_ROW_SPLIT_BATCH`] samples, at most twice the
+/// outputs, and rows enough for two threads.
+fn rows_may_split(n_out: usize, m: usize) -> bool {
+    (MIN_ROW_SPLIT_BATCH..=2 * n_out).contains(&m) && n_out >= 2 * MIN_ROWS_PER_THREAD
+}
+
 /// The order a layer of `n_out` outputs holds its weights in for a batch of `m` samples: by rows
-/// wherever a training step may split the layer by rows ([`Budget::training_row_parts`]), so that
-/// each thread's rows are one range of memory; by columns elsewhere, where faer's products with few
+/// wherever a training step may split the layer by rows ([`rows_may_split`]), so that each
+/// thread's rows are one range of memory; by columns elsewhere, where faer's products with few
 /// columns and the matrix-vector kernel of a batch of one read `W` faster.
 ///
 /// It depends on the shapes only, never on the threads: faer sums each entry of a product in the
@@ -208,7 +211,7 @@ impl Budget {
 /// not for every shape (a 10-row `W` at batches 2 to 4, a batch of one), so a given batch is always
 /// computed from the same order, and results do not depend on the number of threads.
 fn weights_order(n_out: usize, m: usize) -> Order {
-    if (MIN_ROW_SPLIT_BATCH..=2 * n_out).contains(&m) && n_out >= 2 * MIN_ROWS_PER_THREAD {
+    if rows_may_split(n_out, m) {
         Order::ByRows
     } else {
         Order::ByColumns
@@ -263,20 +266,6 @@ mod tests {
         assert!(matches!(output.forward, Split::Columns { .. }));
         assert_eq!(output.gradients.row_parts(), 1);
         assert_eq!(output.delta_below, Split::Rows(2));
-        assert_eq!(hidden.weights, Order::ByRows);
-        assert_eq!(output.weights, Order::ByColumns, "too few rows to split");
-        assert_eq!(
-            plan(&shallow, 64, 1)[0].weights,
-            Order::ByRows,
-            "the order does not depend on the threads"
-        );
-        for m in [1, 16, 301, 10_000] {
-            assert_eq!(
-                plan(&shallow, m, 2)[0].weights,
-                Order::ByColumns,
-                "batch {m}"
-            );
-        }
         for layer in plan(&shallow, 64, 1) {
             assert!(matches!(layer.gradients, Split::Columns { parts: 1, .. }));
             assert!(matches!(layer.forward, Split::Columns { parts: 1, .. }));
@@ -290,6 +279,30 @@ mod tests {
             plan(&shallow, 1, 2)[0].forward,
             Split::MatVec { .. }
         ));
+    }
+
+    /// `W` is held by rows exactly where a training step may split it by rows: batches from
+    /// `MIN_ROW_SPLIT_BATCH` to twice the layer's outputs, layers of at least two threads' rows.
+    #[test]
+    fn weights_are_held_by_rows_exactly_where_a_step_may_split_them() {
+        use Order::{ByColumns, ByRows};
+        let cases = [
+            ((150, 784), 31, ByColumns),
+            ((150, 784), 32, ByRows),
+            ((150, 784), 300, ByRows),
+            ((150, 784), 301, ByColumns),
+            ((64, 150), 128, ByRows),
+            ((64, 150), 129, ByColumns),
+            ((63, 150), 64, ByColumns),
+            ((50, 150), 64, ByColumns),
+            ((10, 150), 16, ByColumns),
+        ];
+        for (shape, m, order) in cases {
+            assert_eq!(weights_order(shape.0, m), order, "{shape:?} at batch {m}");
+            for threads in [1, 2] {
+                assert_eq!(plan(&[shape], m, threads)[0].weights, order);
+            }
+        }
     }
 
     #[test]
