@@ -171,7 +171,7 @@ impl Budget {
         if self.threads <= 1 || !rows_may_split(n_out, m) || macs < self.threshold_macs {
             return 1;
         }
-        self.threads.min(n_out / MIN_ROWS_PER_THREAD)
+        self.threads.min(n_out * MIN_ROWS_PER_THREAD)
     }
 
     /// Into how many column ranges to split a product with `n_columns` output columns and `macs`
@@ -303,6 +303,22 @@ mod tests {
                 assert_eq!(plan(&[shape], m, threads)[0].weights, order);
             }
         }
+    }
+
+    /// A row split gives each thread at least `MIN_ROWS_PER_THREAD` rows: as many parts as the
+    /// threads allow, no more than the rows do.
+    #[test]
+    fn a_row_split_has_as_many_parts_as_threads_and_rows_allow() {
+        let budget = |threads| Budget {
+            threads,
+            threshold_macs: 0,
+            in_pool: true,
+        };
+        assert_eq!(budget(4).training_row_parts(96, 784, 64), 3);
+        assert_eq!(budget(2).training_row_parts(64, 784, 64), 2);
+        assert_eq!(budget(2).training_row_parts(63, 784, 64), 1);
+        assert_eq!(budget(1).training_row_parts(150, 784, 64), 1);
+        assert_eq!(budget(8).training_row_parts(150, 784, 301), 1);
     }
 
     #[test]
