@@ -171,7 +171,7 @@ impl Budget {
         if self.threads <= 1 || !rows_may_split(n_out, m) || macs < self.threshold_macs {
             return 1;
         }
-        self.threads.min(n_out * MIN_ROWS_PER_THREAD)
+        self.threads.min(n_out / MIN_ROWS_PER_THREAD)
     }
 
     /// Into how many column ranges to split a product with `n_columns` output columns and `macs`
