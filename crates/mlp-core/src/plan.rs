@@ -23,9 +23,11 @@ pub(crate) enum Split {
         block_columns: usize,
     },
     /// A product with a single column (a batch of one): the matrix-vector kernel, its rows split
-    /// into `parts` ranges.
+    /// into up to `parts` ranges. The kernel skips the columns of `W` whose input is zero, so how
+    /// many ranges are worth it is known only once it has looked at the input
+    /// ([`matvec_parts_reading`]).
     MatVec {
-        /// How many ranges (1: all on the calling thread).
+        /// The most ranges (1: all on the calling thread).
         parts: usize,
     },
 }
@@ -191,6 +193,17 @@ impl Budget {
             return 1;
         }
         self.threads.min(n_rows / 32).max(1)
+    }
+}
+
+/// Into how many of a [`Split::MatVec`]'s `parts` ranges the matrix-vector kernel splits `rows`
+/// rows when it reads `columns` columns of `W`: all of them if that is enough multiply-adds to be
+/// worth handing some to another thread, else one.
+pub(crate) fn matvec_parts_reading(parts: usize, rows: usize, columns: usize) -> usize {
+    if rows.saturating_mul(columns) < MATVEC_SPLIT_THRESHOLD_MACS {
+        1
+    } else {
+        parts
     }
 }
 

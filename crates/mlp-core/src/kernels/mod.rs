@@ -43,10 +43,8 @@ pub(crate) fn product<T: Float>(
             sequential_product(block.rb_mut(), lhs, rhs.subcols(first, columns));
             epilogue.columns(first, columns).apply(block);
         }),
-        Split::MatVec { parts } => par::for_row_blocks(out, parts, |first, mut block| {
-            let rows = block.nrows();
-            matvec::product(block.rb_mut(), lhs.subrows(first, rows), rhs);
-            epilogue.rows(first, rows).apply(block);
+        Split::MatVec { parts } => matvec::product(out, lhs, rhs, parts, |first, block| {
+            epilogue.rows(first, block.nrows()).apply(block);
         }),
     }
 }
