@@ -31,19 +31,19 @@ pub const EQUIVALENT: &[(&str, &str)] = &[
          downstream; the comparison stays a comparison so that NaN propagates",
     ),
     (
-        "crates/mlp-core/src/kernels/matvec.rs: replace == with != in <impl Kernel for MatVec<'_, T>>::run",
+        "crates/mlp-core/src/kernels/matvec.rs: replace == with != in <impl Kernel for Pass<'_, T, C>>::run",
         "chooses the block sizes of f64 for f32 and the other way round: every y[i] is still the \
          same sum in column order, only the registers used change (speed, not values)",
     ),
     (
-        "crates/mlp-core/src/kernels/matvec.rs: replace < with <= in MatVec<'_, T>::blocks",
+        "crates/mlp-core/src/kernels/matvec.rs: replace < with <= in Pass<'_, T, C>::blocks",
         "with exactly B3 rows the mutant takes the row-by-row loop instead of one block of B3 rows; \
          `first <= rows` changes nothing, as the loop always leaves by a return; `left <= B3` \
          computes exactly B3 rows left as the last block's extra rows in the pass before, not in \
          a pass of their own: the same sums in the same order either way",
     ),
     (
-        "crates/mlp-core/src/kernels/matvec.rs: delete match arm 0 in MatVec<'_, T>::blocks",
+        "crates/mlp-core/src/kernels/matvec.rs: delete match arm 0 in Pass<'_, T, C>::blocks",
         "without the arm, a block that ends the rows goes to the arm `left < B3` (0 < B3), which \
          sums its own last B3 rows a second time in the same pass: the same sums in the same \
          order, written twice",

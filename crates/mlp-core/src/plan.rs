@@ -334,6 +334,19 @@ mod tests {
         assert_eq!(budget(8).training_row_parts(150, 784, 301), 1);
     }
 
+    /// A batch of one is split as the plan allows only when the columns the kernel reads (those of
+    /// the nonzero inputs) hold enough multiply-adds: a digit's ~150 pixels in a 150-row layer do
+    /// not, its 784 columns do.
+    #[test]
+    fn a_matrix_vector_product_is_split_by_the_columns_it_reads() {
+        assert_eq!(matvec_parts_reading(2, 150, 784), 2);
+        assert_eq!(matvec_parts_reading(2, 150, 150), 1);
+        assert_eq!(matvec_parts_reading(2, 64, 1024), 2);
+        assert_eq!(matvec_parts_reading(2, 64, 1023), 1);
+        assert_eq!(matvec_parts_reading(1, 150, 784), 1);
+        assert_eq!(matvec_parts_reading(2, usize::MAX, 2), 2);
+    }
+
     #[test]
     fn an_unplanned_layer_is_sequential() {
         assert_eq!(StepPlan::default().layer(3), LayerPlan::SEQUENTIAL);

@@ -52,7 +52,7 @@ pub(super) fn product<T: Float>(
         // order, and listing them costs more than counting them, so they are counted first and
         // listed only where the list skips enough of them.
         let nonzero = vectorize(CountNonzero(chunk));
-        let columns = if nonzero * LISTED_DENOMINATOR <= width * LISTED_NUMERATOR {
+        let columns = if worth_listing(nonzero, width) {
             (offsets, values) = ([0; CHUNK], [T::from_f64(0.0); CHUNK]);
             let count = vectorize(ListNonzero {
                 x: chunk,
@@ -96,12 +96,12 @@ pub(super) fn product<T: Float>(
 /// to the sums the one before left in `y`.
 const CHUNK: usize = 1024;
 
-/// A pass goes through a list of the nonzero inputs' columns when at most this fraction of the
-/// inputs are nonzero (a margin below the break-even; ARCHITECTURE.md has the measurement), through
-/// all of them otherwise.
-const LISTED_NUMERATOR: usize = 3;
-/// See [`LISTED_NUMERATOR`].
-const LISTED_DENOMINATOR: usize = 4;
+/// Whether a pass goes through a list of the columns of a chunk's `nonzero` inputs rather than
+/// through all `width` of them: when at most three quarters are nonzero, a margin below the
+/// break-even (ARCHITECTURE.md has the measurement). Either way gives the same sums.
+fn worth_listing(nonzero: usize, width: usize) -> bool {
+    4 * nonzero <= 3 * width
+}
 
 /// The columns of a chunk a pass goes through.
 #[derive(Clone, Copy)]
@@ -371,6 +371,38 @@ mod tests {
                 (false, _) => T::from_f64(((j * 31) % 17 + 1) as f64 / 18.0),
             })
             .collect()
+    }
+
+    #[test]
+    fn the_nonzero_inputs_are_counted_and_listed_in_order() {
+        let x = [0.0, 2.0, -0.0, f32::NAN, 0.0, -3.0, 0.0];
+        assert_eq!(vectorize(CountNonzero(&x)), 3, "NaN is not zero, -0 is");
+        let (mut offsets, mut values) = ([0; CHUNK], [0.0; CHUNK]);
+        let count = vectorize(ListNonzero {
+            x: &x,
+            offsets: &mut offsets,
+            values: &mut values,
+        });
+        assert_eq!(&offsets[..count], &[1, 3, 5]);
+        assert_eq!(values[0], 2.0);
+        assert!(values[1].is_nan());
+        assert_eq!(values[2], -3.0);
+        let listed = Columns::Listed(&offsets[..count], &values[..count]);
+        assert_eq!((listed.len(), Columns::All(&x).len()), (3, 7));
+        assert_eq!(listed_column((&5, &-3.0)), (5, -3.0));
+        let full = [1.0f64; CHUNK];
+        assert_eq!(vectorize(CountNonzero(&full)), CHUNK);
+    }
+
+    #[test]
+    fn a_chunk_is_listed_when_at_most_three_quarters_are_nonzero() {
+        assert!(worth_listing(0, 0));
+        assert!(worth_listing(0, 784));
+        assert!(worth_listing(588, 784));
+        assert!(!worth_listing(589, 784));
+        assert!(worth_listing(768, 1024));
+        assert!(!worth_listing(769, 1024));
+        assert!(!worth_listing(1, 1));
     }
 
     /// Every row count up to 2 blocks and a half, so that every way of covering the rows with blocks
