@@ -185,9 +185,11 @@ impl Budget {
         self.threads.min(n_columns / MIN_COLUMNS_PER_THREAD).max(1)
     }
 
-    /// Into how many row ranges to split the matrix-vector product of a batch of one. Only inside
-    /// the pool, where handing half to an awake worker costs a fraction of a microsecond: the
-    /// product is bound by streaming the weights from cache, and each core then streams its rows.
+    /// Into how many row ranges at most to split the matrix-vector product of a batch of one (the
+    /// kernel uses one when the columns it reads, those of the nonzero inputs, are too few:
+    /// [`matvec_parts_reading`]). Only inside the pool, where handing half to an awake worker costs
+    /// a fraction of a microsecond: the product is bound by streaming the weights from cache, and
+    /// each core then streams its rows.
     fn matvec_parts(&self, n_rows: usize, macs: usize) -> usize {
         if self.threads <= 1 || macs < MATVEC_SPLIT_THRESHOLD_MACS || !self.in_pool {
             return 1;
@@ -240,7 +242,8 @@ const MIN_ROW_SPLIT_BATCH: usize = 32;
 /// The fewest output columns worth giving a thread of its own.
 const MIN_COLUMNS_PER_THREAD: usize = 16;
 
-/// Matrix-vector products from this many multiply-adds are split between threads inside the pool.
+/// Matrix-vector products from this many multiply-adds (over the columns the kernel reads) are
+/// split between threads inside the pool.
 const MATVEC_SPLIT_THRESHOLD_MACS: usize = 1 << 16;
 
 /// Output elements per cache block of a product followed by its element-wise pass: 256 KiB of
