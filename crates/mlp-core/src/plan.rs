@@ -120,7 +120,7 @@ impl StepPlan {
             };
             let forward = if m == 1 {
                 Split::MatVec {
-                    parts: budget.matvec_parts(n_out, macs),
+                    parts: budget.matvec_parts(n_out),
                 }
             } else if rows > 1 {
                 Split::Rows(rows)
@@ -185,13 +185,13 @@ impl Budget {
         self.threads.min(n_columns / MIN_COLUMNS_PER_THREAD).max(1)
     }
 
-    /// Into how many row ranges at most to split the matrix-vector product of a batch of one (the
-    /// kernel uses one when the columns it reads, those of the nonzero inputs, are too few:
-    /// [`matvec_parts_reading`]). Only inside the pool, where handing half to an awake worker costs
-    /// a fraction of a microsecond: the product is bound by streaming the weights from cache, and
-    /// each core then streams its rows.
-    fn matvec_parts(&self, n_rows: usize, macs: usize) -> usize {
-        if self.threads <= 1 || macs < MATVEC_SPLIT_THRESHOLD_MACS || !self.in_pool {
+    /// Into how many row ranges at most to split the matrix-vector product of a batch of one. The
+    /// kernel decides how many of them to use once it knows how many columns it reads (those of
+    /// the nonzero inputs, [`matvec_parts_reading`]); the plan only bounds them. Only inside the
+    /// pool, where handing half to an awake worker costs a fraction of a microsecond: the product
+    /// is bound by streaming the weights from cache, and each core then streams its rows.
+    fn matvec_parts(&self, n_rows: usize) -> usize {
+        if self.threads <= 1 || !self.in_pool {
             return 1;
         }
         self.threads.min(n_rows / 32).max(1)
@@ -335,6 +335,23 @@ mod tests {
         assert_eq!(budget(2).training_row_parts(63, 784, 64), 1);
         assert_eq!(budget(1).training_row_parts(150, 784, 64), 1);
         assert_eq!(budget(8).training_row_parts(150, 784, 301), 1);
+    }
+
+    /// The plan bounds a batch of one's split by the threads and the rows (at least 32 each), and
+    /// splits only inside the pool.
+    #[test]
+    fn a_batch_of_one_may_be_split_by_threads_and_rows_inside_the_pool() {
+        let budget = |threads, in_pool| Budget {
+            threads,
+            threshold_macs: 0,
+            in_pool,
+        };
+        assert_eq!(budget(2, true).matvec_parts(150), 2);
+        assert_eq!(budget(4, true).matvec_parts(96), 3);
+        assert_eq!(budget(2, true).matvec_parts(63), 1);
+        assert_eq!(budget(2, true).matvec_parts(10), 1);
+        assert_eq!(budget(2, false).matvec_parts(150), 1);
+        assert_eq!(budget(1, true).matvec_parts(150), 1);
     }
 
     /// A batch of one is split as the plan allows only when the columns the kernel reads (those of
