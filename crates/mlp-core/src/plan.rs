@@ -285,6 +285,7 @@ mod tests {
         for layer in plan(&shallow, 64, 1) {
             assert!(matches!(layer.gradients, Split::Columns { parts: 1, .. }));
             assert!(matches!(layer.forward, Split::Columns { parts: 1, .. }));
+            assert!(matches!(layer.delta_below, Split::Columns { parts: 1, .. }));
         }
         let evaluation = plan(&shallow, 10_000, 2);
         assert!(matches!(
@@ -335,6 +336,48 @@ mod tests {
         assert_eq!(budget(2).training_row_parts(63, 784, 64), 1);
         assert_eq!(budget(1).training_row_parts(150, 784, 64), 1);
         assert_eq!(budget(8).training_row_parts(150, 784, 301), 1);
+    }
+
+    /// Products split from exactly `threshold_macs` multiply-adds on, into as many parts as the
+    /// threads allow and the outputs fill (16 columns, 32 rows each at least).
+    #[test]
+    fn products_split_from_the_threshold_on() {
+        let budget = |threads, threshold_macs| Budget {
+            threads,
+            threshold_macs,
+            in_pool: true,
+        };
+        assert_eq!(budget(2, 1000).column_parts(64, 999), 1);
+        assert_eq!(budget(2, 1000).column_parts(64, 1000), 2);
+        assert_eq!(budget(4, 1000).column_parts(48, 1000), 3);
+        assert_eq!(budget(2, 1000).column_parts(31, 1000), 1);
+        assert_eq!(budget(1, 0).column_parts(64, 1000), 1);
+        let step = 150 * 784 * 64;
+        assert_eq!(budget(2, step).training_row_parts(150, 784, 64), 2);
+        assert_eq!(budget(2, step + 1).training_row_parts(150, 784, 64), 1);
+    }
+
+    /// Column blocks hold `BLOCK_ELEMENTS` outputs, and never fewer than `MIN_COLUMNS_PER_THREAD`
+    /// columns.
+    #[test]
+    fn column_blocks_hold_a_cache_block_of_outputs() {
+        assert_eq!(block_columns(150), (1 << 16) / 150);
+        assert_eq!(block_columns(1), 1 << 16);
+        assert_eq!(block_columns(0), 1 << 16);
+        assert_eq!(block_columns(10_000), 16);
+    }
+
+    /// Passes over the rows of an output (`∂b`, the update) are cut as a row split's products are,
+    /// and not at all otherwise.
+    #[test]
+    fn row_passes_follow_a_row_split_only() {
+        assert_eq!(Split::Rows(3).row_parts(), 3);
+        let columns = Split::Columns {
+            parts: 2,
+            block_columns: 16,
+        };
+        assert_eq!(columns.row_parts(), 1);
+        assert_eq!(Split::MatVec { parts: 2 }.row_parts(), 1);
     }
 
     /// The plan bounds a batch of one's split by the threads and the rows (at least 32 each), and
