@@ -11,23 +11,30 @@
 //! timed choice between all threads and one (`train::threads`), so that the figures are what
 //! `train` sees.
 //!
-//! Big networks take minutes an epoch, so no epoch is timed whole. Each of `--repeats`
-//! measurements is run like an epoch: a fresh shuffle of the training images and a fresh choice of
-//! threads, whose 32 probe steps also warm the buffers and are not timed; then `--steps` steps of
-//! full batches are timed (the order is reshuffled when it runs out, as the next epoch's would be).
+//! Big networks take minutes an epoch, so no epoch is timed whole. Each measurement is run like an
+//! epoch of a fresh network: a fresh shuffle of the training images and a fresh choice of threads,
+//! whose 32 probe steps also warm the buffers and are not timed; then `--steps` steps of full
+//! batches are timed (the order is reshuffled when it runs out, as the next epoch's would be).
 //! Without `--steps`, each measurement times as many steps as take about [`AUTO_SECONDS`] at the
-//! speed of the first probe, between [`AUTO_MIN_STEPS`] and [`AUTO_MAX_STEPS`]. The median over the
-//! repeats gives the seconds per step, and the *epoch-equivalent* time is that × ⌈n / batch⌉ for
-//! the n training images given (60 000 for MNIST): an epoch of `train` without its evaluation and
-//! without the steps of the thread probe.
+//! speed of its network's first probe, between [`AUTO_MIN_STEPS`] and [`AUTO_MAX_STEPS`]. The
+//! `--repeats` measurements are taken in rounds, each round measuring every network at every batch
+//! size once, so that a row's median draws on moments spread over the whole study rather than on a
+//! few seconds of it. The median gives the seconds per step, and the *epoch-equivalent* time is
+//! that × ⌈n / batch⌉ for the n training images given (60 000 for MNIST): an epoch of `train`
+//! without its evaluation and without the steps of the thread probe.
 //!
 //! **FLOPs.** A step is counted as `2 · batch · (2 · Σₗ n_in·n_out + Σₗ₌₂ n_in·n_out)`
 //! ([`flops_per_step`]): the forward product `W·A` and the weight gradient `Δ·Aᵀ` of every layer,
 //! and the product `Wᵀ·Δ` that gives the delta of the layer below for every layer but the first —
 //! back-propagation does not compute a delta for the inputs, which nothing would use, so this is
 //! less than the `3 · 2 · batch · Σ n_in·n_out` often quoted, by the first layer's `Wᵀ·Δ`. The bias,
-//! the activations, the softmax, the gather and the update are not counted. The peak is
-//! [`crate::bench::gemm_peak`]'s, as for `bench-forward`.
+//! the activations, the softmax, the gather and the update are not counted.
+//!
+//! **The peak** is the square product of [`crate::bench::gemm_peak`], as for `bench-forward`, but
+//! measured again just before each measurement of each network and batch size; a row's peak is the
+//! median of its measurements' peaks, and its fraction is of that peak. A study lasts minutes, and
+//! a shared machine's speed drifts over seconds to minutes: a peak measured once, at the start,
+//! would credit the step with the machine's quiet moments and blame it for its busy ones.
 
 mod chart;
 #[cfg(test)]
@@ -35,9 +42,9 @@ mod tests;
 mod timing;
 
 pub use chart::{draw, summary};
-use timing::time_steps;
+use timing::{Bench, Timing};
 
-use crate::bench::{gemm_peak, init_threads, median, write_csv, MAX_BATCH_SIZE, PEAK_SIZE};
+use crate::bench::{init_threads, median, write_csv, GemmPeak, MAX_BATCH_SIZE, PEAK_SIZE};
 use crate::spec::{check_network_size, dashed, layer_sizes, parse_sizes, MAX_PARAMS};
 use crate::train::TrainConfig;
 use crate::{data, CliError, Result};
@@ -175,7 +182,8 @@ pub struct Args {
     /// Steps timed per measurement (default: as many as take about 0.3 s, between 20 and 10000).
     #[arg(long)]
     pub steps: Option<usize>,
-    /// Measurements per network and batch size, each after its own warm-up; the median is reported.
+    /// Measurements per network and batch size, one per round over all of them, each after its own
+    /// warm-up; the median is reported.
     #[arg(long, default_value_t = DEFAULT_REPEATS)]
     pub repeats: usize,
     /// Threads: the size of rayon's global pool and the steps' limit (default: all cores).
@@ -341,21 +349,34 @@ pub struct Row {
     pub epoch_seconds: f64,
     /// Counted FLOPs per second, in 10⁹, from the median.
     pub gflops: f64,
-    /// `gflops` as a fraction of the peak.
+    /// `gflops` as a fraction of `peak_gflops`.
     pub fraction_of_peak: f64,
-    /// The GEMM peak measured in the same run, GFLOP/s.
+    /// The median of the GEMM peaks measured just before each of this row's measurements, GFLOP/s.
     pub peak_gflops: f64,
 }
 
-/// The result of a study: the peak and one row per network and batch size.
+/// The lowest and the highest peak of `rows` (each row's is measured beside it); `None` for no
+/// rows.
+///
+/// ```
+/// # use mlp_cli::bench_train::{peak_range, Row};
+/// assert_eq!(peak_range(&[]), None);
+/// ```
+pub fn peak_range(rows: &[Row]) -> Option<(f64, f64)> {
+    let peaks = rows.iter().map(|row| row.peak_gflops);
+    let lowest = peaks.clone().reduce(f64::min)?;
+    let highest = peaks.reduce(f64::max)?;
+    Some((lowest, highest))
+}
+
+/// The result of a study: one row per network and batch size, each with the peak measured beside
+/// it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
     /// Threads allowed.
     pub threads: usize,
     /// Training images, whose epoch the epoch-equivalent times stand for.
     pub n_train: usize,
-    /// The best rate of the square peak product, in GFLOP/s.
-    pub peak_gflops: f64,
     /// The width series, then the depth series; each network at every batch size.
     pub rows: Vec<Row>,
 }
@@ -392,7 +413,7 @@ pub fn run(args: &Args) -> Result<()> {
     Ok(())
 }
 
-/// Measures the peak and every network and batch size of `study` on `train`, silently.
+/// Measures every network and batch size of `study` on `train`, each beside its own peak, silently.
 pub fn run_study(study: &Study, train: &Dataset) -> Result<Report> {
     run_study_with(study, train, |_| {})
 }
@@ -411,7 +432,6 @@ pub fn run_study_with(
     }
     let (n_inputs, n_classes) = (train.n_features(), train.n_classes());
     study.check_networks(n_inputs, n_classes)?;
-    let peak_gflops = gemm_peak::<f32>(study.threads);
     let config = TrainConfig::default();
     print(&format!(
         "bench-train: {} training images, {} thread(s), median of {} measurement(s); {}, lr {}, \
@@ -424,11 +444,45 @@ pub fn run_study_with(
         config.momentum
     ));
     print(&format!(
-        "GEMM peak ({PEAK_SIZE}x{PEAK_SIZE}x{PEAK_SIZE}, f32, {} thread(s)): {peak_gflops:.1} GFLOP/s",
+        "GEMM peak ({PEAK_SIZE}x{PEAK_SIZE}x{PEAK_SIZE}, f32, {} thread(s)) measured before each \
+         measurement; each row's fraction is of the median of its peaks",
         study.threads
     ));
+    let cells: Vec<(Network, Vec<usize>, usize)> = study
+        .networks()
+        .into_iter()
+        .flat_map(|network| {
+            let sizes = network.sizes(n_inputs, n_classes);
+            study
+                .batch_sizes
+                .iter()
+                .map(move |&batch| (network, sizes.clone(), batch))
+        })
+        .collect();
+    let mut timings: Vec<Timing> = cells.iter().map(|_| Timing::new(study)).collect();
+    let mut bench = Bench {
+        train,
+        study,
+        config,
+        peak: GemmPeak::new(),
+    };
+    // Round by round, so that each row's median draws on moments spread over the whole study,
+    // not on a few seconds in which the machine may have been busy with other work.
+    for round in 0..study.repeats {
+        let started = Instant::now();
+        for ((_, sizes, batch), timing) in cells.iter().zip(&mut timings) {
+            bench.measure(round as u64, sizes, *batch, timing)?;
+        }
+        print(&format!(
+            "round {} of {}: one measurement of each of the {} networks and batch sizes ({:.0} s)",
+            round + 1,
+            study.repeats,
+            cells.len(),
+            started.elapsed().as_secs_f64()
+        ));
+    }
     print(&format!(
-        "{:>6} {:>6} {:>6} {:>6} {:>11} {:>6} {:>9} {:>10} {:>9} {:>8} {:>7}",
+        "{:>6} {:>6} {:>6} {:>6} {:>11} {:>6} {:>9} {:>10} {:>9} {:>8} {:>7} {:>6}",
         "series",
         "width",
         "depth",
@@ -439,61 +493,59 @@ pub fn run_study_with(
         "ms/step",
         "epoch (s)",
         "GFLOP/s",
-        "of peak"
+        "of peak",
+        "peak"
     ));
     let mut rows = Vec::new();
-    for network in study.networks() {
-        let sizes = network.sizes(n_inputs, n_classes);
+    for ((network, sizes, batch), mut timing) in cells.into_iter().zip(timings) {
         let n_params = check_network_size(&sizes)?;
-        for &batch in &study.batch_sizes {
-            let mut timing = time_steps(train, &sizes, batch, study, &config)?;
-            let seconds_per_step = median(&mut timing.seconds_per_step);
-            let flops = flops_per_step(&sizes, batch);
-            let gflops = flops / seconds_per_step / 1e9;
-            let epoch_steps = train.len().div_ceil(batch);
-            let row = Row {
-                kind: network.kind,
-                width: network.width,
-                depth: network.depth,
-                layers: dashed(&sizes),
-                batch,
-                n_params,
-                flops_per_step: flops,
-                steps: timing.steps,
-                repeats: study.repeats,
-                threads: study.threads,
-                n_train: train.len(),
-                split_repeats: timing.split_repeats,
-                seconds_per_step,
-                seconds_per_step_min: timing.seconds_per_step[0],
-                epoch_steps,
-                epoch_seconds: seconds_per_step * epoch_steps as f64,
-                gflops,
-                fraction_of_peak: gflops / peak_gflops,
-                peak_gflops,
-            };
-            print(&format!(
-                "{:>6} {:>6} {:>6} {:>6} {:>11} {:>6} {:>4} of {:<1} {:>10.3} {:>9.2} {:>8.1} {:>6.1}%",
-                row.kind.name(),
-                row.width,
-                row.depth,
-                row.batch,
-                row.n_params,
-                row.steps,
-                row.split_repeats,
-                row.repeats,
-                1e3 * row.seconds_per_step,
-                row.epoch_seconds,
-                row.gflops,
-                100.0 * row.fraction_of_peak
-            ));
-            rows.push(row);
-        }
+        let seconds_per_step = median(&mut timing.seconds_per_step);
+        let peak_gflops = median(&mut timing.peak_gflops);
+        let flops = flops_per_step(&sizes, batch);
+        let gflops = flops / seconds_per_step / 1e9;
+        let epoch_steps = train.len().div_ceil(batch);
+        let row = Row {
+            kind: network.kind,
+            width: network.width,
+            depth: network.depth,
+            layers: dashed(&sizes),
+            batch,
+            n_params,
+            flops_per_step: flops,
+            steps: timing.steps,
+            repeats: study.repeats,
+            threads: study.threads,
+            n_train: train.len(),
+            split_repeats: timing.split_repeats,
+            seconds_per_step,
+            seconds_per_step_min: timing.seconds_per_step[0],
+            epoch_steps,
+            epoch_seconds: seconds_per_step * epoch_steps as f64,
+            gflops,
+            fraction_of_peak: gflops / peak_gflops,
+            peak_gflops,
+        };
+        print(&format!(
+            "{:>6} {:>6} {:>6} {:>6} {:>11} {:>6} {:>4} of {:<1} {:>10.3} {:>9.2} {:>8.1} {:>6.1}% {:>6.1}",
+            row.kind.name(),
+            row.width,
+            row.depth,
+            row.batch,
+            row.n_params,
+            row.steps,
+            row.split_repeats,
+            row.repeats,
+            1e3 * row.seconds_per_step,
+            row.epoch_seconds,
+            row.gflops,
+            100.0 * row.fraction_of_peak,
+            row.peak_gflops
+        ));
+        rows.push(row);
     }
     Ok(Report {
         threads: study.threads,
         n_train: train.len(),
-        peak_gflops,
         rows,
     })
 }

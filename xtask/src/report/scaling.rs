@@ -3,6 +3,7 @@
 use crate::figures;
 use crate::results::Results;
 use crate::scaling::{Kind, ScalingRow, ScalingTable, CSV, DIR};
+use mlp_cli::bench_train::peak_range;
 use serde::Serialize;
 
 /// Fractions of the peak within this share of a series' best are "on the plateau".
@@ -233,8 +234,11 @@ pub struct Scaling {
     pub csv: String,
     /// File stem of the figure in plots/.
     pub figure: &'static str,
-    /// The GEMM peak measured in the same run, GFLOP/s.
-    pub peak_gflops: f64,
+    /// The lowest of the rows' GEMM peaks (each the median of the peaks measured before its
+    /// measurements), GFLOP/s.
+    pub peak_lowest: f64,
+    /// The highest, GFLOP/s.
+    pub peak_highest: f64,
     /// Threads allowed.
     pub threads: usize,
     /// Measurements per point.
@@ -294,12 +298,14 @@ pub fn facts(r: &Results) -> Option<Scaling> {
         .collect();
     let depths = batches
         .iter()
-        .filter_map(|&b| depth_series(&table.series(Kind::Depth, b), first.peak_gflops))
+        .filter_map(|&b| depth_series(&table.series(Kind::Depth, b)))
         .collect();
+    let (peak_lowest, peak_highest) = peak_range(&table.rows)?;
     Some(Scaling {
         csv: csv_path(),
         figure: figures::SCALING,
-        peak_gflops: first.peak_gflops,
+        peak_lowest,
+        peak_highest,
         threads: first.threads,
         repeats: first.repeats,
         steps_min: steps.clone().min().unwrap_or(0),
@@ -485,8 +491,8 @@ fn batch_gain(table: &ScalingTable, batches: &[usize]) -> Option<BatchGain> {
 }
 
 /// The depth series of one batch size (`rows` by increasing depth); `None` with fewer than two
-/// depths.
-fn depth_series(rows: &[&ScalingRow], peak_gflops: f64) -> Option<DepthSeries> {
+/// depths. The cost of a layer is a fraction of the mean of the peaks measured beside the rows.
+fn depth_series(rows: &[&ScalingRow]) -> Option<DepthSeries> {
     let (shallowest, deepest) = (*rows.first()?, *rows.last()?);
     if deepest.depth == shallowest.depth {
         return None;
@@ -502,6 +508,7 @@ fn depth_series(rows: &[&ScalingRow], peak_gflops: f64) -> Option<DepthSeries> {
     };
     let layer_flops = (deepest.flops_per_step - shallowest.flops_per_step)
         / (deepest.depth - shallowest.depth) as f64;
+    let peak_gflops = rows.iter().map(|row| row.peak_gflops).sum::<f64>() / rows.len() as f64;
     let slope = least_squares_slope(
         rows.iter()
             .map(|row| (row.depth as f64, row.seconds_per_step)),

@@ -171,6 +171,7 @@ fn every_scaling_branch_renders() {
         "at batch sizes 64 and 256",
         "on average 0.00 % slower than its fastest measurement, at most 0.00 %",
         "each timing 100 steps",
+        "each point's fraction is of the median of its own peaks: 400.0 GFLOP/s for every point.",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
@@ -203,8 +204,11 @@ fn every_scaling_branch_renders() {
     ];
     rows[6].seconds_per_step = rows[5].seconds_per_step / 2.0;
     rows[1].seconds_per_step_min = rows[1].seconds_per_step / 1.5;
+    rows[3].peak_gflops = 350.0;
+    rows[4].peak_gflops = 412.5;
     let text = scaling_section(rows);
     for expected in [
+        "its own peaks: from 350.0 to 412.5 GFLOP/s in this run.",
         "and up to 50.00 % (1 hidden layer(s) of 256 at batch 64): the repeats do not agree",
         "From its best it falls to 10.00 % at width 1024",
         "far below the square product's rate",

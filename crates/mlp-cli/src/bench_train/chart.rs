@@ -1,6 +1,6 @@
 //! The study's closing lines and its chart.
 
-use super::{Kind, Row};
+use super::{peak_range, Kind, Row};
 use crate::plot::{save_grid_svg_and_png, LineChart, Series};
 use crate::Result;
 use std::path::Path;
@@ -94,7 +94,12 @@ pub fn draw(rows: &[Row], path_without_ext: &Path) -> Result<()> {
         .iter()
         .find(|r| r.kind == Kind::Depth)
         .map_or(0, |r| r.width);
-    let peak = format!("{:.0} GFLOP/s", first.peak_gflops);
+    let peak = match peak_range(rows) {
+        Some((lowest, highest)) if lowest.round() != highest.round() => {
+            format!("measured beside each point, {lowest:.0}-{highest:.0} GFLOP/s")
+        }
+        _ => format!("{:.0} GFLOP/s", first.peak_gflops),
+    };
     let threads = first.threads;
     let with = |chart: LineChart, series: Vec<Series>| {
         series.into_iter().fold(chart, LineChart::with_series)

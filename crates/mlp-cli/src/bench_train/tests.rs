@@ -188,10 +188,46 @@ fn a_small_study_runs() {
                 row.seconds_per_step * row.epoch_steps as f64
             );
             assert_eq!(row.gflops, row.flops_per_step / row.seconds_per_step / 1e9);
-            assert_eq!(row.fraction_of_peak, row.gflops / report.peak_gflops);
-            assert_eq!(row.peak_gflops, report.peak_gflops);
+            assert!(row.peak_gflops > 0.0);
+            assert_eq!(row.fraction_of_peak, row.gflops / row.peak_gflops);
         }
+        let (lowest, highest) = peak_range(&report.rows).expect("rows");
+        assert!(report.rows.iter().any(|row| row.peak_gflops == lowest));
+        assert!(report.rows.iter().any(|row| row.peak_gflops == highest));
+        assert!(report
+            .rows
+            .iter()
+            .all(|row| (lowest..=highest).contains(&row.peak_gflops)));
         assert_eq!(summary(&report.rows).len(), 4);
+    }
+}
+
+#[test]
+fn measurements_are_taken_in_rounds_over_every_network() {
+    let train = tiny_data();
+    let study = Study {
+        steps: None,
+        ..tiny_study(1)
+    };
+    let mut lines = Vec::new();
+    let report = run_study_with(&study, &train, |line| lines.push(line.to_string())).unwrap();
+    let position = |start: &str| {
+        lines
+            .iter()
+            .position(|line| line.trim_start().starts_with(start))
+            .unwrap_or_else(|| panic!("no line starting with {start:?} in {lines:#?}"))
+    };
+    let (first, second, header) = (
+        position("round 1 of 2"),
+        position("round 2 of 2"),
+        position("series"),
+    );
+    assert!(first < second && second < header, "{lines:#?}");
+    assert!(lines[first].contains("each of the 8 networks and batch sizes"));
+    // Every row comes after both rounds, and its steps were chosen once, from its first probe.
+    assert_eq!(lines.len(), header + 1 + report.rows.len());
+    for row in &report.rows {
+        assert!((AUTO_MIN_STEPS..=AUTO_MAX_STEPS).contains(&row.steps));
     }
 }
 
