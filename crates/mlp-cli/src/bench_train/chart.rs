@@ -94,9 +94,10 @@ pub fn draw(rows: &[Row], path_without_ext: &Path) -> Result<()> {
         .iter()
         .find(|r| r.kind == Kind::Depth)
         .map_or(0, |r| r.width);
+    // Each point's fraction is of its own peak: the title gives their range.
     let peak = match peak_range(rows) {
         Some((lowest, highest)) if lowest.round() != highest.round() => {
-            format!("measured beside each point, {lowest:.0}-{highest:.0} GFLOP/s")
+            format!("{lowest:.0}-{highest:.0} GFLOP/s")
         }
         _ => format!("{:.0} GFLOP/s", first.peak_gflops),
     };
@@ -112,7 +113,7 @@ pub fn draw(rows: &[Row], path_without_ext: &Path) -> Result<()> {
     if !width_fraction.is_empty() {
         charts.push(with(
             LineChart::new(
-                format!("Training step, one hidden layer: fraction of the GEMM peak ({peak})"),
+                format!("One hidden layer: fraction of the GEMM peak ({peak})"),
                 "hidden width",
                 "fraction of peak",
             )
