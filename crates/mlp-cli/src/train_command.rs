@@ -136,6 +136,13 @@ pub fn run(args: &Args) -> Result<()> {
                     summary.last.epoch,
                     out.display()
                 );
+                println!(
+                    "an epoch of {} samples took {:.3} s on average: {:.1} GFLOP/s in the products \
+                     of the steps (as bench-train counts them; bench-forward measures the GEMM peak)",
+                    summary.n_train,
+                    summary.mean_epoch_seconds(),
+                    summary.gflops()
+                );
             }
             Ok(())
         }

@@ -87,6 +87,29 @@ pub struct Summary {
     pub wall_seconds: f64,
 }
 
+impl Summary {
+    /// The mean seconds of the epochs trained, evaluation excluded; 0 before any.
+    pub fn mean_epoch_seconds(&self) -> f64 {
+        if self.last.epoch == 0 {
+            0.0
+        } else {
+            self.train_seconds / self.last.epoch as f64
+        }
+    }
+
+    /// The rate of the steps' matrix products over the epochs trained, in 10⁹ FLOP/s: the FLOPs of
+    /// a step as [`crate::bench_train::flops_per_step`] counts them, for each of the `n_train`
+    /// samples of every epoch, over `train_seconds` — the figure to hold against the GEMM peak
+    /// that `bench-forward` measures. 0 before any epoch.
+    pub fn gflops(&self) -> f64 {
+        if self.train_seconds <= 0.0 {
+            return 0.0;
+        }
+        let per_sample = crate::bench_train::flops_per_step(&self.sizes, 1);
+        per_sample * self.n_train as f64 * self.last.epoch as f64 / self.train_seconds / 1e9
+    }
+}
+
 /// The epoch with the lowest validation error, the earliest on a tie; `None` without a validation
 /// split.
 pub fn best_val_epoch(curve: &[EpochRecord]) -> Option<usize> {
@@ -116,6 +139,32 @@ mod tests {
             test_loss: 0.5,
             test_error: 0.1,
         }
+    }
+
+    #[test]
+    fn the_rate_counts_every_training_sample_of_every_epoch() {
+        let summary = Summary {
+            config: TrainConfig::default(),
+            sizes: vec![784, 150, 10],
+            n_params: 119_260,
+            n_train: 50_000,
+            n_val: 10_000,
+            last: record(3, Some(0.1)),
+            best_val_epoch: 3,
+            train_seconds: 0.6,
+            wall_seconds: 1.0,
+        };
+        assert!((summary.mean_epoch_seconds() - 0.2).abs() < 1e-15);
+        // A sample: 2 · (2 · (784·150 + 150·10) + 150·10) = 479 400 FLOPs; 50 000 of them three
+        // times in 0.6 s.
+        let expected = 479_400.0 * 50_000.0 * 3.0 / 0.6 / 1e9;
+        assert!((summary.gflops() - expected).abs() < 1e-9 * expected);
+        let untrained = Summary {
+            last: record(0, None),
+            train_seconds: 0.0,
+            ..summary
+        };
+        assert_eq!((untrained.mean_epoch_seconds(), untrained.gflops()), (0.0, 0.0));
     }
 
     #[test]
