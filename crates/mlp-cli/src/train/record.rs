@@ -164,7 +164,10 @@ mod tests {
             train_seconds: 0.0,
             ..summary
         };
-        assert_eq!((untrained.mean_epoch_seconds(), untrained.gflops()), (0.0, 0.0));
+        assert_eq!(
+            (untrained.mean_epoch_seconds(), untrained.gflops()),
+            (0.0, 0.0)
+        );
     }
 
     #[test]
