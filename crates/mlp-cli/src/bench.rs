@@ -3,19 +3,20 @@
 //!
 //! For each batch size `b`, every training image goes through the network (softmax included) once, in
 //! consecutive batches of `b` images that are zero-copy column blocks of the training images (turned
-//! into floats once, before the clock starts), the last batch holding what is left. The median over `--repeats` passes gives the time, the images per second
-//! and the GFLOP/s, counted as `2 · n_images · Σ n_in·n_out` (the products; the activations and the
-//! softmax are not counted). The peak is the best of a few square `2048³` products run by faer in the
-//! same precision on the same threads.
+//! into floats once, before the clock starts), the last batch holding what is left. The median over
+//! `--repeats` passes gives the time, the images per second and the GFLOP/s, counted as
+//! `2 · n_images · Σ n_in·n_out` (the products; the activations and the softmax are not counted).
+//! The peak is [`crate::peak::gemm_peak`]'s: the best of a few square `2048³` products run by faer
+//! in the same precision on the same threads, measured once, before the passes.
 //!
 //! The passes run inside [`mlp_core::par::in_pool`], as a training loop should, so that the network
 //! can split even small batches between the cores cheaply.
 
+use crate::peak::{gemm_peak, PEAK_SIZE};
 use crate::plot::{save_grid_svg_and_png, thousands, LineChart, Series};
 use crate::spec::{check_network_size, layer_sizes, parse_sizes};
 use crate::{data, CliError, Result};
-use faer::linalg::matmul::matmul;
-use faer::{Accum, Mat, MatRef};
+use faer::MatRef;
 use mlp_core::{Activation, Float, Mlp};
 use mlp_data::Dataset;
 use serde::{Deserialize, Serialize};
@@ -40,9 +41,6 @@ pub const DEFAULT_BATCH_SIZES: &str = "1,2,5,10,20,50,100,200,500,1000,2000,5000
 
 /// The largest batch size accepted: the number of MNIST training images.
 pub const MAX_BATCH_SIZE: usize = 60_000;
-
-/// The side of the square product whose speed is taken as the machine's peak.
-pub const PEAK_SIZE: usize = 2048;
 
 /// The floating-point type of a benchmark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
@@ -378,62 +376,6 @@ pub(crate) fn median(times: &mut [f64]) -> f64 {
         times[n / 2]
     } else {
         (times[n / 2 - 1] + times[n / 2]) / 2.0
-    }
-}
-
-/// The best of a few square products `C = A·B` of side [`PEAK_SIZE`], in GFLOP/s.
-pub fn gemm_peak<T: Float>(threads: usize) -> f64 {
-    GemmPeak::<T>::new().measure(threads)
-}
-
-/// The square product of side [`PEAK_SIZE`] whose speed is taken as the machine's peak, with its
-/// operands allocated once, for measuring it again and again beside other work.
-pub struct GemmPeak<T: Float> {
-    a: Mat<T>,
-    b: Mat<T>,
-    c: Mat<T>,
-}
-
-impl<T: Float> GemmPeak<T> {
-    /// Allocates and fills the operands (3 · [`PEAK_SIZE`]² values).
-    pub fn new() -> Self {
-        let n = PEAK_SIZE;
-        Self {
-            a: Mat::from_fn(n, n, |i, j| {
-                T::from_f64(((i * 7 + j * 3) % 13) as f64 / 13.0)
-            }),
-            b: Mat::from_fn(n, n, |i, j| {
-                T::from_f64(((i * 5 + j * 11) % 17) as f64 / 17.0)
-            }),
-            c: Mat::zeros(n, n),
-        }
-    }
-
-    /// The best rate of a few products on `threads` threads, in GFLOP/s.
-    pub fn measure(&mut self, threads: usize) -> f64 {
-        let n = PEAK_SIZE;
-        let par = mlp_core::par::for_product(n, n, n, threads);
-        let mut best = f64::INFINITY;
-        // The first run warms the caches and the thread pool; the best of the others is kept.
-        for _ in 0..6 {
-            let start = Instant::now();
-            matmul(
-                self.c.as_mut(),
-                Accum::Replace,
-                self.a.as_ref(),
-                self.b.as_ref(),
-                T::from_f64(1.0),
-                par,
-            );
-            best = best.min(start.elapsed().as_secs_f64());
-        }
-        2.0 * (n as f64).powi(3) / best / 1e9
-    }
-}
-
-impl<T: Float> Default for GemmPeak<T> {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

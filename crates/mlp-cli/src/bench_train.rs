@@ -30,7 +30,7 @@
 //! less than the `3 · 2 · batch · Σ n_in·n_out` often quoted, by the first layer's `Wᵀ·Δ`. The bias,
 //! the activations, the softmax, the gather and the update are not counted.
 //!
-//! **The peak** is the square product of [`crate::bench::gemm_peak`], as for `bench-forward`, but
+//! **The peak** is the square product of [`crate::peak::gemm_peak`], as for `bench-forward`, but
 //! measured again just before each measurement of each network and batch size; a row's peak is the
 //! median of its measurements' peaks, and its fraction is of that peak. A study lasts minutes, and
 //! a shared machine's speed drifts over seconds to minutes: a peak measured once, at the start,
@@ -44,7 +44,8 @@ mod timing;
 pub use chart::{draw, summary};
 use timing::{Bench, Timing};
 
-use crate::bench::{init_threads, median, write_csv, GemmPeak, MAX_BATCH_SIZE, PEAK_SIZE};
+use crate::bench::{init_threads, median, write_csv, MAX_BATCH_SIZE};
+use crate::peak::{GemmPeak, PEAK_SIZE};
 use crate::spec::{check_network_size, dashed, layer_sizes, parse_sizes, MAX_PARAMS};
 use crate::train::TrainConfig;
 use crate::{data, CliError, Result};

@@ -11,6 +11,7 @@ pub mod evaluate;
 pub mod gradcheck;
 pub mod inspect;
 pub mod model_file;
+pub mod peak;
 pub mod plot;
 pub mod predict;
 pub mod serve;

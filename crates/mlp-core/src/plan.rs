@@ -194,7 +194,7 @@ impl Budget {
         if self.threads <= 1 || !self.in_pool {
             return 1;
         }
-        self.threads.min(n_rows / 32).max(1)
+        self.threads.min(n_rows / MIN_ROWS_PER_THREAD).max(1)
     }
 }
 
@@ -233,7 +233,8 @@ fn weights_order(n_out: usize, m: usize) -> Order {
     }
 }
 
-/// The fewest rows of `W` worth giving a thread of its own in a row split.
+/// The fewest rows of `W` worth giving a thread of its own in a row split: of a training step's
+/// products, or of a batch of one's matrix-vector product.
 const MIN_ROWS_PER_THREAD: usize = 32;
 
 /// The smallest batch whose training step is split between threads by rows.

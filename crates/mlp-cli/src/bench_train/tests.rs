@@ -224,7 +224,7 @@ fn measurements_are_taken_in_rounds_over_every_network() {
     );
     assert!(first < second && second < header, "{lines:#?}");
     assert!(lines[first].contains("each of the 8 networks and batch sizes"));
-    // Every row comes after both rounds, and its steps were chosen once, from its first probe.
+    // Every row comes after both rounds, its steps chosen from its probe's speed within bounds.
     assert_eq!(lines.len(), header + 1 + report.rows.len());
     for row in &report.rows {
         assert!((AUTO_MIN_STEPS..=AUTO_MAX_STEPS).contains(&row.steps));

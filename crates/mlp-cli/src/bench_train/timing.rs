@@ -1,7 +1,7 @@
 //! Timing one network at one batch size: the trainer's step after each measurement's thread probe.
 
 use super::{Study, AUTO_MAX_STEPS, AUTO_MIN_STEPS, AUTO_SECONDS};
-use crate::bench::GemmPeak;
+use crate::peak::GemmPeak;
 use crate::spec::dashed;
 use crate::train::step::Batch;
 use crate::train::threads::ThreadChooser;
