@@ -4,11 +4,13 @@
 //!
 //! Each equation is one call of an operation of [`crate::kernels`] (a product with a fused
 //! element-wise epilogue, row sums). How that call is split between threads is not decided here: the
-//! network decides it once per batch ([`crate::plan`]) and hands each pass its layer's plan.
+//! network decides it once per batch ([`crate::plan`]) and hands each pass its layer's plan, which
+//! also says whether back-propagation's two products run side by side.
 
 use crate::error::{check_layer_sizes, check_shape, Result};
 use crate::kernels::{product, row_sums, Epilogue};
-use crate::plan::LayerPlan;
+use crate::par;
+use crate::plan::{LayerPlan, Split};
 use crate::weights::{Order, Stored};
 use crate::{Activation, Float};
 use faer::{MatMut, MatRef};
@@ -203,31 +205,63 @@ impl<T: Float> Layer<T> {
         product(a, w, x, plus_b_then_f, plan.forward);
     }
 
-    /// The gradients of the parameters, from this layer's delta `Δ` `(n_out, m)` and its input `X`
-    /// `(n_in, m)`: `∂L/∂W = Δ·Xᵀ` and `∂L/∂b = Δ·1` (the row sums of `Δ`).
+    /// Back-propagation through the first layer, whose input is the batch `X` `(n_in, m)`: the
+    /// gradients of its parameters only.
     pub(crate) fn compute_gradients(&mut self, x: MatRef<'_, T>, plan: LayerPlan) {
         self.grad_weights.arrange_to_overwrite(self.weights.order());
-        let dw = self.grad_weights.get_mut();
-        let db = &mut self.grad_bias[..];
         let delta = column_major(&self.delta, self.n_out, x.ncols());
-        // ∂L/∂W = Δ·Xᵀ
-        product(dw, delta, x.transpose(), Epilogue::None, plan.gradients);
-        // ∂L/∂b = Δ·1
-        row_sums(delta, db, plan.gradients);
+        let (dw, db) = (self.grad_weights.get_mut(), &mut self.grad_bias[..]);
+        gradients(dw, db, delta, x, plan.gradients);
     }
 
-    /// The delta of the layer below, from this layer's: `Δ_prev = (Wᵀ·Δ) ⊙ f'(A_prev)`, where `f'`
-    /// is the derivative of the layer below, computed from the output `A_prev` it kept.
-    pub(crate) fn propagate_delta(&self, m: usize, below: &mut Layer<T>, plan: LayerPlan) {
+    /// Back-propagation through this layer into the layer `below`, whose output `A_prev` is this
+    /// layer's input: the gradients of this layer's parameters, and the delta of the layer below.
+    /// The two products are independent; the plan runs them one after the other or side by side.
+    pub(crate) fn backpropagate_into(&mut self, below: &mut Layer<T>, m: usize, plan: LayerPlan) {
         debug_assert_eq!(below.n_out, self.n_in);
+        self.grad_weights.arrange_to_overwrite(self.weights.order());
+        let (dw, db) = (self.grad_weights.get_mut(), &mut self.grad_bias[..]);
+        let (w, delta) = (self.weights.get(), column_major(&self.delta, self.n_out, m));
         let (n, f) = (below.n_out, below.activation);
-        let times_f_prime = Epilogue::TimesDerivative(f, column_major(&below.output, n, m));
-        let delta_below = column_major_mut(&mut below.delta, n, m);
-        let delta = column_major(&self.delta, self.n_out, m);
-        let wt = self.weights().transpose();
-        // Δ_prev = (Wᵀ·Δ) ⊙ f'(A_prev)
-        product(delta_below, wt, delta, times_f_prime, plan.delta_below);
+        let a_prev = column_major(&below.output, n, m);
+        let delta_prev = column_major_mut(&mut below.delta, n, m);
+        par::both(
+            plan.side_by_side,
+            || gradients(dw, db, delta, a_prev, plan.gradients),
+            || delta_below(delta_prev, w, delta, f, a_prev, plan.delta_below),
+        );
     }
+}
+
+/// The gradients of a layer's parameters, from its delta `Δ` `(n_out, m)` and its input `X`
+/// `(n_in, m)`: `∂L/∂W = Δ·Xᵀ` and `∂L/∂b = Δ·1` (the row sums of `Δ`).
+fn gradients<T: Float>(
+    dw: MatMut<'_, T>,
+    db: &mut [T],
+    delta: MatRef<'_, T>,
+    x: MatRef<'_, T>,
+    split: Split,
+) {
+    // ∂L/∂W = Δ·Xᵀ
+    product(dw, delta, x.transpose(), Epilogue::None, split);
+    // ∂L/∂b = Δ·1
+    row_sums(delta, db, split);
+}
+
+/// The delta of the layer below, from a layer's delta `Δ` and weights `W`:
+/// `Δ_prev = (Wᵀ·Δ) ⊙ f'(A_prev)`, where `f'` is the derivative of the layer below, computed from
+/// the output `A_prev` it kept.
+fn delta_below<T: Float>(
+    delta_prev: MatMut<'_, T>,
+    w: MatRef<'_, T>,
+    delta: MatRef<'_, T>,
+    f: Activation,
+    a_prev: MatRef<'_, T>,
+    split: Split,
+) {
+    let times_f_prime = Epilogue::TimesDerivative(f, a_prev);
+    // Δ_prev = (Wᵀ·Δ) ⊙ f'(A_prev)
+    product(delta_prev, w.transpose(), delta, times_f_prime, split);
 }
 
 /// The first `rows · columns` values of `buffer` as a column-major `(rows, columns)` matrix.
@@ -288,7 +322,6 @@ mod tests {
             let layer = Layer::<f32>::init(n_in, n_out, Activation::Sigmoid, &mut rng).unwrap();
             let mut below = Layer::<f32>::init(3, n_in, Activation::Sigmoid, &mut rng).unwrap();
             for m in [32, 64, 128] {
-                let x = Mat::from_fn(n_in, m, |i, j| ((i * 7 + j * 13) % 31) as f32 / 31.0);
                 let below_input = Mat::from_fn(3, m, |i, j| (i + j % 5) as f32 / 4.0 - 1.0);
                 below.forward(below_input.as_ref(), LayerPlan::SEQUENTIAL);
                 let results = [Order::ByColumns, Order::ByRows].map(|order| {
@@ -297,12 +330,11 @@ mod tests {
                         ..LayerPlan::SEQUENTIAL
                     };
                     let (mut layer, mut below) = (layer.clone(), below.clone());
-                    layer.forward(x.as_ref(), plan);
+                    layer.forward(below.output(m), plan);
                     for (k, d) in layer.delta_slice_mut(m).iter_mut().enumerate() {
                         *d = ((k * 17) % 23) as f32 / 23.0 - 0.5;
                     }
-                    layer.compute_gradients(x.as_ref(), plan);
-                    layer.propagate_delta(m, &mut below, plan);
+                    layer.backpropagate_into(&mut below, m, plan);
                     let gw = layer.gradient_weights();
                     let mut values = layer.output[..n_out * m].to_vec();
                     values.extend((0..n_in).flat_map(|j| (0..n_out).map(move |i| gw[(i, j)])));

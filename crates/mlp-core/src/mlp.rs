@@ -300,10 +300,7 @@ impl<T: Float> Mlp<T> {
             let (below, above) = self.layers.split_at_mut(l);
             let (layer, plan) = (&mut above[0], self.plan.layer(l));
             match below.last_mut() {
-                Some(below) => {
-                    layer.compute_gradients(below.output(m), plan);
-                    layer.propagate_delta(m, below, plan);
-                }
+                Some(below) => layer.backpropagate_into(below, m, plan),
                 None => layer.compute_gradients(x, plan),
             }
         }

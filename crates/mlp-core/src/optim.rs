@@ -196,8 +196,7 @@ fn update<T: Float>(
     let (w, b, gw, gb) = layer.params_and_grads_mut();
     let (vw, vb) = velocity.map(|(vw, vb)| (vw, column_mut(vb))).unzip();
     let views = (w, gw, vw, column_mut(b), column(gb), vb);
-    let parts = plan.gradients.row_parts();
-    par::for_row_blocks(views, parts, |_, (w, gw, vw, b, gb, vb)| {
+    par::for_row_blocks(views, plan.update_parts, |_, (w, gw, vw, b, gb, vb)| {
         vectorize(Step {
             params: w,
             grads: gw,

@@ -247,6 +247,17 @@ split_rows_for_tuple!(A 0, B 1, C 2, D 3);
 split_rows_for_tuple!(A 0, B 1, C 2, D 3, E 4);
 split_rows_for_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
 
+/// Runs `a` and `b`: side by side when `side_by_side`, `b` handed to another worker of the pool as
+/// the parts of a split are; else one after the other on the calling thread.
+pub(crate) fn both(side_by_side: bool, a: impl FnOnce() + Send, b: impl FnOnce() + Send) {
+    if side_by_side {
+        handoff::join(a, b);
+    } else {
+        a();
+        b();
+    }
+}
+
 /// Calls `f(first_row, block)` on `parts` contiguous row ranges of `views` in parallel on rayon's
 /// pool (`parts == 1`: once, on the calling thread). Ranges start at multiples of 16 rows, so that
 /// threads share no cache line of a column-major `f32` matrix; the same `parts` and row count

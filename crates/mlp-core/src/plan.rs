@@ -37,11 +37,18 @@ impl Split {
     pub(crate) const SEQUENTIAL: Split = Split::Rows(1);
 
     /// Into how many row ranges a pass over the rows of this split's output is cut (the row sums
-    /// of `∂b`, the update of `W` and `b`): the ranges of a row split, else one.
+    /// of `∂b`): the ranges of a row split, else one.
     pub(crate) fn row_parts(self) -> usize {
         match self {
             Split::Rows(parts) => parts,
             Split::Columns { .. } | Split::MatVec { .. } => 1,
+        }
+    }
+
+    /// How many threads the split uses.
+    fn parts(self) -> usize {
+        match self {
+            Split::Rows(parts) | Split::Columns { parts, .. } | Split::MatVec { parts } => parts,
         }
     }
 }
@@ -53,8 +60,15 @@ pub(crate) struct LayerPlan {
     pub(crate) forward: Split,
     /// `Δ_prev = (Wᵀ·Δ) ⊙ f'(A_prev)`, the delta of the layer below (unused for the first layer).
     pub(crate) delta_below: Split,
-    /// `∂L/∂W = Δ·Xᵀ` and `∂L/∂b = Δ·1`, and then the update of `W` and `b`, over the same rows.
+    /// `∂L/∂W = Δ·Xᵀ` and `∂L/∂b = Δ·1`.
     pub(crate) gradients: Split,
+    /// Whether the two products of back-propagation, `∂W` and the delta below, run side by side,
+    /// each whole on its own thread (each of the splits above then has one part), instead of one
+    /// after the other.
+    pub(crate) side_by_side: bool,
+    /// Into how many row ranges the update of `W` and `b` is cut: a row split's, so that each
+    /// thread updates the rows of `W` it reads in the forward pass.
+    pub(crate) update_parts: usize,
     /// The order `W`, `∂W` and the velocity are held in for this batch.
     pub(crate) weights: Order,
 }
@@ -65,6 +79,8 @@ impl LayerPlan {
         forward: Split::SEQUENTIAL,
         delta_below: Split::SEQUENTIAL,
         gradients: Split::SEQUENTIAL,
+        side_by_side: false,
+        update_parts: 1,
         weights: Order::ByColumns,
     };
 }
@@ -72,9 +88,13 @@ impl LayerPlan {
 /// The split of every layer's work for one batch, input side first.
 ///
 /// **Training batches** (`32 ≤ m ≤ 2·n_out`) split a layer by the rows of `W`: a thread computes
-/// its rows of the output, of the delta, of `∂W` and `∂b`, and updates those rows of the
-/// parameters, so that what changes every step stays in that thread's cache and only the layer's
-/// input and the deltas cross between cores. **Large batches** (evaluation) split the samples, the
+/// its rows of the output and updates those rows of the parameters, so that what changes every
+/// step stays in that thread's cache and only the layer's input crosses between cores. In
+/// back-propagation, a layer with a layer below runs its two products side by side instead, each
+/// whole on one thread: split, each would be cut into parts of a few microseconds, and handing
+/// them over and waiting for the slower part costs a sizeable share of that; side by side, the
+/// threads meet once per layer instead of twice, and the two products have the same
+/// multiply-adds (`n_out · n_in · m`) so neither waits long. **Large batches** (evaluation) split the samples, the
 /// columns, each thread reading the input once. **A batch of one** splits the rows of the
 /// matrix-vector product. Every split is over outputs, never over a sum, so results do not depend on
 /// it. ARCHITECTURE.md gives the measurements behind the thresholds.
@@ -112,6 +132,7 @@ impl StepPlan {
         self.layers.clear();
         let mut below_rows = 1;
         for (n_out, n_in) in shapes {
+            let has_below = !self.layers.is_empty();
             let rows = budget.training_row_parts(n_out, n_in, m);
             let macs = n_out.saturating_mul(n_in).saturating_mul(m);
             let columns = |n_columns, rows_per_block| Split::Columns {
@@ -139,10 +160,24 @@ impl StepPlan {
             } else {
                 columns(n_in, usize::MAX)
             };
+            // Side by side wherever either product would have been split: each then runs as on
+            // one thread (the same blocks, so the same bits).
+            let side_by_side = has_below && (gradients.parts() > 1 || delta_below.parts() > 1);
+            let (delta_below, gradients) = if side_by_side {
+                let whole = |block_columns| Split::Columns {
+                    parts: 1,
+                    block_columns,
+                };
+                (whole(block_columns(n_in)), whole(usize::MAX))
+            } else {
+                (delta_below, gradients)
+            };
             self.layers.push(LayerPlan {
                 forward,
                 delta_below,
                 gradients,
+                side_by_side,
+                update_parts: rows,
                 weights: weights_order(n_out, m),
             });
             below_rows = rows;
@@ -280,13 +315,14 @@ mod tests {
         assert_eq!(hidden.forward, Split::Rows(2));
         assert_eq!(hidden.gradients, Split::Rows(2));
         assert_eq!(hidden.gradients.row_parts(), 2);
+        assert_eq!((hidden.update_parts, hidden.side_by_side), (2, false));
         assert!(matches!(output.forward, Split::Columns { .. }));
-        assert_eq!(output.gradients.row_parts(), 1);
-        assert_eq!(output.delta_below, Split::Rows(2));
+        assert_eq!(output.update_parts, 1);
         for layer in plan(&shallow, 64, 1) {
             assert!(matches!(layer.gradients, Split::Columns { parts: 1, .. }));
             assert!(matches!(layer.forward, Split::Columns { parts: 1, .. }));
             assert!(matches!(layer.delta_below, Split::Columns { parts: 1, .. }));
+            assert_eq!((layer.update_parts, layer.side_by_side), (1, false));
         }
         let evaluation = plan(&shallow, 10_000, 2);
         assert!(matches!(
@@ -297,6 +333,34 @@ mod tests {
             plan(&shallow, 1, 2)[0].forward,
             Split::MatVec { .. }
         ));
+    }
+
+    /// Back-propagation runs a layer's two products side by side exactly where one of them would
+    /// otherwise be split — never for the first layer, which has no delta below — each product then
+    /// cut as on one thread, so that its bits are those of a one-thread step; the update keeps the
+    /// forward pass's rows.
+    #[test]
+    fn backward_products_run_side_by_side_where_either_would_be_split() {
+        if rayon::current_num_threads() < 2 {
+            return;
+        }
+        let deep = [(150, 784), (200, 150), (150, 200), (50, 150), (10, 50)];
+        let (two, one) = (plan(&deep, 64, 2), plan(&deep, 64, 1));
+        let side_by_side: Vec<bool> = two.iter().map(|layer| layer.side_by_side).collect();
+        assert_eq!(side_by_side, [false, true, true, true, false]);
+        for (l, (two, one)) in two.iter().zip(&one).enumerate().skip(1) {
+            assert_eq!(
+                (two.gradients, two.delta_below),
+                (one.gradients, one.delta_below)
+            );
+            assert_eq!(two.update_parts, if l < 3 { 2 } else { 1 }, "layer {l}");
+        }
+        // The 10-output layer of the shallow net: its delta below would have followed the rows
+        // of the hidden layer.
+        assert!(plan(&[(150, 784), (10, 150)], 64, 2)[1].side_by_side);
+        // Products below the threshold are split by no one.
+        assert!(!plan(&deep, 8, 2).iter().any(|layer| layer.side_by_side));
+        assert!(!one.iter().any(|layer| layer.side_by_side));
     }
 
     /// `W` is held by rows exactly where a training step may split it by rows: batches from
