@@ -258,12 +258,18 @@ pub(crate) fn both(side_by_side: bool, a: impl FnOnce() + Send, b: impl FnOnce()
     }
 }
 
+/// The row ranges of [`for_row_blocks`] start at multiples of this many rows, so that threads
+/// share no cache line of a column-major `f32` matrix.
+pub(crate) const ROW_ALIGNMENT: usize = 16;
+
 /// Calls `f(first_row, block)` on `parts` contiguous row ranges of `views` in parallel on rayon's
-/// pool (`parts == 1`: once, on the calling thread). Ranges start at multiples of 16 rows, so that
-/// threads share no cache line of a column-major `f32` matrix; the same `parts` and row count
-/// always give the same ranges.
+/// pool (`parts == 1`: once, on the calling thread). Ranges start at multiples of
+/// [`ROW_ALIGNMENT`] rows; the same `parts` and row count always give the same ranges.
 pub(crate) fn for_row_blocks<S: SplitRows>(views: S, parts: usize, f: impl Fn(usize, S) + Sync) {
-    let per_part = views.n_rows().div_ceil(parts.max(1)).next_multiple_of(16);
+    let per_part = views
+        .n_rows()
+        .div_ceil(parts.max(1))
+        .next_multiple_of(ROW_ALIGNMENT);
     for_ranges(views, per_part, &f);
 }
 

@@ -89,13 +89,21 @@ impl LayerPlan {
 ///
 /// **Training batches** (`32 ≤ m ≤ 2·n_out`) split a layer by the rows of `W`: a thread computes
 /// its rows of the output and updates those rows of the parameters, so that what changes every
-/// step stays in that thread's cache and only the layer's input crosses between cores. In
-/// back-propagation, a layer with a layer below runs its two products side by side instead, each
-/// whole on one thread: split, each would be cut into parts of a few microseconds, and handing
-/// them over and waiting for the slower part costs a sizeable share of that; side by side, the
-/// threads meet once per layer instead of twice, and the two products have the same
-/// multiply-adds (`n_out · n_in · m`) so neither waits long. **Large batches** (evaluation) split the samples, the
-/// columns, each thread reading the input once. **A batch of one** splits the rows of the
+/// step stays in that thread's cache and only the layer's input crosses between cores. Two
+/// exceptions, both measured on the deep MNIST net at batch 64:
+/// - In back-propagation, a layer with a layer below runs its two products side by side, each
+///   whole on one thread. Split, each would be cut into parts of a few microseconds, and handing
+///   them over and waiting for the slower part costs a sizeable share of that; side by side, the
+///   threads meet once per layer instead of twice, and the two products have the same
+///   multiply-adds (`n_out · n_in · m`), so neither waits long for the other.
+/// - The forward pass of a layer above the first whose rows do not split evenly (row ranges start
+///   at multiples of [`par::ROW_ALIGNMENT`] rows: 200 rows split as 112 and 88) is split by samples,
+///   which a training batch splits evenly; the step would otherwise wait for the longer range.
+///   The first layer keeps its row split: its `W` is the largest, and split by samples both cores
+///   would read all of it, which the update then writes.
+///
+/// **Large batches** (evaluation) split the samples, the columns, each thread reading the input
+/// once. **A batch of one** splits the rows of the
 /// matrix-vector product. Every split is over outputs, never over a sum, so results do not depend on
 /// it. ARCHITECTURE.md gives the measurements behind the thresholds.
 #[derive(Debug, Clone, Default)]
@@ -143,7 +151,7 @@ impl StepPlan {
                 Split::MatVec {
                     parts: budget.matvec_parts(n_out),
                 }
-            } else if rows > 1 {
+            } else if rows > 1 && (!has_below || n_out % (rows * par::ROW_ALIGNMENT) == 0) {
                 Split::Rows(rows)
             } else {
                 columns(m, block_columns(n_out))
@@ -361,6 +369,29 @@ mod tests {
         // Products below the threshold are split by no one.
         assert!(!plan(&deep, 8, 2).iter().any(|layer| layer.side_by_side));
         assert!(!one.iter().any(|layer| layer.side_by_side));
+    }
+
+    /// Above the first layer, a training batch's forward pass is split by rows only where the rows
+    /// split evenly, else by samples; the first layer keeps its row split.
+    #[test]
+    fn hidden_layers_whose_rows_split_unevenly_are_split_by_samples() {
+        if rayon::current_num_threads() < 2 {
+            return;
+        }
+        let deep = [(150, 784), (200, 150), (150, 200), (50, 150), (10, 50)];
+        let forward: Vec<Split> = plan(&deep, 64, 2).iter().map(|l| l.forward).collect();
+        assert_eq!(forward[0], Split::Rows(2));
+        for (l, split) in forward.iter().enumerate().take(3).skip(1) {
+            assert!(
+                matches!(split, Split::Columns { parts: 2, .. }),
+                "layer {l}: {split:?}"
+            );
+        }
+        // 256 and 96 rows split into ranges of 128 and 48; 100 into 112 and 88.
+        let widths = plan(&[(256, 784), (256, 256), (96, 256), (100, 96)], 64, 2);
+        assert_eq!(widths[1].forward, Split::Rows(2));
+        assert_eq!(widths[2].forward, Split::Rows(2));
+        assert!(matches!(widths[3].forward, Split::Columns { parts: 2, .. }));
     }
 
     /// `W` is held by rows exactly where a training step may split it by rows: batches from
