@@ -314,10 +314,13 @@ impl Dataset {
     }
 
     /// Writes sample `i`'s values into `column` (of `n_features` rows, any stride).
-    fn write_column<T: Copy + From<f32>>(&self, i: usize, column: ColMut<'_, T>) {
+    fn write_column<T: Copy + From<f32>>(&self, i: usize, mut column: ColMut<'_, T>) {
         let range = self.pixel_range(i);
         match &self.pixels {
-            Pixels::Bytes(bytes) => fill(column, bytes[range].iter().map(|&b| byte_value(b))),
+            Pixels::Bytes(bytes) => match column.rb_mut().try_as_col_major_mut() {
+                Some(contiguous) => bytes::values_into(&bytes[range], contiguous.as_slice_mut()),
+                None => fill(column, bytes[range].iter().map(|&b| byte_value(b))),
+            },
             Pixels::Floats(floats) => fill(column, floats[range].iter().copied()),
         }
     }
@@ -446,5 +449,6 @@ fn check_labels(labels: &[u8], n_classes: usize, path: &Path) -> Result<()> {
     }
 }
 
+mod bytes;
 #[cfg(test)]
 mod tests;
