@@ -260,7 +260,7 @@ pub(crate) fn both(side_by_side: bool, a: impl FnOnce() + Send, b: impl FnOnce()
 
 /// The row ranges of [`for_row_blocks`] start at multiples of this many rows, so that threads
 /// share no cache line of a column-major `f32` matrix.
-pub(crate) const ROW_ALIGNMENT: usize = 16;
+const ROW_ALIGNMENT: usize = 16;
 
 /// Calls `f(first_row, block)` on `parts` contiguous row ranges of `views` in parallel on rayon's
 /// pool (`parts == 1`: once, on the calling thread). Ranges start at multiples of
