@@ -179,6 +179,18 @@ pub(crate) trait SplitRows: Send + Sized {
     fn n_rows(&self) -> usize;
     /// Rows `..row` and `row..`.
     fn split_rows(self, row: usize) -> (Self, Self);
+    /// The multiple of rows a range must start at for two ranges to share no cache line.
+    fn row_alignment(&self) -> usize;
+}
+
+/// The row alignment of a matrix with the given row stride: [`LINE_ROWS`] when a column holds
+/// its rows next to each other, 1 when each row is a range of memory of its own.
+fn alignment_for_row_stride(row_stride: isize) -> usize {
+    if row_stride.unsigned_abs() == 1 {
+        LINE_ROWS
+    } else {
+        1
+    }
 }
 
 impl<T: Send> SplitRows for MatMut<'_, T> {
@@ -187,6 +199,9 @@ impl<T: Send> SplitRows for MatMut<'_, T> {
     }
     fn split_rows(self, row: usize) -> (Self, Self) {
         self.split_at_row_mut(row)
+    }
+    fn row_alignment(&self) -> usize {
+        alignment_for_row_stride(self.row_stride())
     }
 }
 
@@ -197,6 +212,9 @@ impl<T: Sync> SplitRows for MatRef<'_, T> {
     fn split_rows(self, row: usize) -> (Self, Self) {
         self.split_at_row(row)
     }
+    fn row_alignment(&self) -> usize {
+        alignment_for_row_stride(self.row_stride())
+    }
 }
 
 impl<T: Send> SplitRows for &mut [T] {
@@ -205,6 +223,9 @@ impl<T: Send> SplitRows for &mut [T] {
     }
     fn split_rows(self, row: usize) -> (Self, Self) {
         self.split_at_mut(row)
+    }
+    fn row_alignment(&self) -> usize {
+        LINE_ROWS
     }
 }
 
@@ -215,6 +236,9 @@ impl<T: Sync> SplitRows for &[T] {
     fn split_rows(self, row: usize) -> (Self, Self) {
         self.split_at(row)
     }
+    fn row_alignment(&self) -> usize {
+        LINE_ROWS
+    }
 }
 
 impl<S: SplitRows> SplitRows for Option<S> {
@@ -223,6 +247,9 @@ impl<S: SplitRows> SplitRows for Option<S> {
     }
     fn split_rows(self, row: usize) -> (Self, Self) {
         self.map(|views| views.split_rows(row)).unzip()
+    }
+    fn row_alignment(&self) -> usize {
+        self.as_ref().map_or(1, S::row_alignment)
     }
 }
 
@@ -236,6 +263,9 @@ macro_rules! split_rows_for_tuple {
             fn split_rows(self, row: usize) -> (Self, Self) {
                 $(let $name = self.$index.split_rows(row);)+
                 (($($name.0,)+), ($($name.1,)+))
+            }
+            fn row_alignment(&self) -> usize {
+                [$(self.$index.row_alignment()),+].into_iter().max().unwrap_or(1)
             }
         }
     };
@@ -258,18 +288,19 @@ pub(crate) fn both(side_by_side: bool, a: impl FnOnce() + Send, b: impl FnOnce()
     }
 }
 
-/// The row ranges of [`for_row_blocks`] start at multiples of this many rows, so that threads
-/// share no cache line of a column-major `f32` matrix.
-const ROW_ALIGNMENT: usize = 16;
+/// The rows of a column-major `f32` matrix that share a cache line: 64 bytes.
+const LINE_ROWS: usize = 16;
 
 /// Calls `f(first_row, block)` on `parts` contiguous row ranges of `views` in parallel on rayon's
-/// pool (`parts == 1`: once, on the calling thread). Ranges start at multiples of
-/// [`ROW_ALIGNMENT`] rows; the same `parts` and row count always give the same ranges.
+/// pool (`parts == 1`: once, on the calling thread). Ranges are as even as the views' row
+/// alignment allows: matrices held by rows are cut anywhere, while the ranges of a column-major
+/// matrix start at multiples of 16 rows, so that threads share no cache line (150 rows: 80 and 70).
+/// The same views, `parts` and row count always give the same ranges.
 pub(crate) fn for_row_blocks<S: SplitRows>(views: S, parts: usize, f: impl Fn(usize, S) + Sync) {
     let per_part = views
         .n_rows()
         .div_ceil(parts.max(1))
-        .next_multiple_of(ROW_ALIGNMENT);
+        .next_multiple_of(views.row_alignment());
     for_ranges(views, per_part, &f);
 }
 
@@ -374,6 +405,33 @@ mod tests {
             for_row_blocks(out.as_mut(), parts, |first, block| mark(first, 0, block));
             check_marked_once(&out, &format!("{n_rows}×{n_columns} in {parts} parts"));
         }
+    }
+
+    /// Rows held each in a range of memory of its own are cut evenly; the rows of a column-major
+    /// matrix, or of a tuple holding one, at a cache line.
+    #[test]
+    fn row_blocks_are_even_where_no_cache_line_is_shared() {
+        let starts = |views: MatMut<'_, f64>, parts| {
+            let firsts = std::sync::Mutex::new(Vec::new());
+            for_row_blocks(views, parts, |first, _| firsts.lock().unwrap().push(first));
+            let mut firsts = firsts.into_inner().unwrap();
+            firsts.sort_unstable();
+            firsts
+        };
+        let mut by_rows = Mat::<f64>::zeros(784, 150);
+        assert_eq!(starts(by_rows.as_mut().transpose_mut(), 2), [0, 75]);
+        assert_eq!(starts(by_rows.as_mut().transpose_mut(), 3), [0, 50, 100]);
+        let mut by_columns = Mat::<f64>::zeros(150, 784);
+        assert_eq!(starts(by_columns.as_mut(), 2), [0, 80]);
+        let column = [0.0; 150];
+        assert_eq!(
+            (by_rows.as_ref().transpose(), &column[..]).row_alignment(),
+            16
+        );
+        assert_eq!(
+            (by_rows.as_ref().transpose(), None::<&[f64]>).row_alignment(),
+            1
+        );
     }
 
     /// `in_pool` runs its closure on a worker, nests, returns its value, and stops its helpers even
