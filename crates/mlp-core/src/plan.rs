@@ -90,27 +90,24 @@ impl LayerPlan {
 /// **Training batches** (`32 ≤ m ≤ 2·n_out`) split a layer by the rows of `W`: a thread computes
 /// its rows of the output and updates those rows of the parameters, so that what changes every
 /// step stays in that thread's cache and only the layer's input crosses between cores. Two
-/// exceptions, both measured on the deep MNIST net at batch 64:
+/// exceptions, found by measuring the deep MNIST net at batch 64:
 /// - In back-propagation, a layer with a layer below runs its two products side by side, each
 ///   whole on one thread. Split, each would be cut into parts of a few microseconds, and handing
 ///   them over and waiting for the slower part costs a sizeable share of that; side by side, the
 ///   threads meet once per layer instead of twice, and the two products have the same
 ///   multiply-adds (`n_out · n_in · m`), so neither waits long for the other.
 /// - The forward pass of a layer above the first is split by samples once each thread gets
-///   [`MIN_HIDDEN_FORWARD_COLUMNS`] of them. The hidden layers of the deep net then took 25 and
-///   21 µs instead of 32 and 35 (evening out the row ranges, 100 + 100 rows, changed nothing),
-///   and a depth-8 net of width 160 stepped 8 % faster; on layers of 256 both splits were within
-///   the noise at batch 64, while at batch 32 (16 samples per thread) rows were 5 % faster. What we
-///   believe happens: split by samples, each sample's activations stay with the core that computed
-///   them from one layer to the next, and only `W`, which the forward pass does not write, is read
-///   by both cores. The first layer keeps its row split: its `W` is the largest, and split by
-///   samples both cores would read all of it, which the update then writes (the update took 47 µs
-///   instead of 27).
+///   [`MIN_HIDDEN_FORWARD_COLUMNS`] of them: markedly faster for the deep net's hidden layers, and
+///   not because the row ranges are uneven (evening them out changed nothing). What we believe
+///   happens: split by samples, each sample's activations stay with the core that computed them
+///   from one layer to the next, and only `W`, which the forward pass does not write, is read by
+///   both cores. The first layer keeps its row split: its `W` is the largest, and split by samples
+///   both cores would read all of it, which made the update that writes it much slower.
 ///
 /// **Large batches** (evaluation) split the samples, the columns, each thread reading the input
-/// once. **A batch of one** splits the rows of the
-/// matrix-vector product. Every split is over outputs, never over a sum, so results do not depend on
-/// it. ARCHITECTURE.md gives the measurements behind the thresholds.
+/// once. **A batch of one** splits the rows of the matrix-vector product. Every split is over
+/// outputs, never over a sum, so results do not depend on it. ARCHITECTURE.md gives the
+/// measurements behind these choices and the thresholds.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct StepPlan {
     layers: Vec<LayerPlan>,
