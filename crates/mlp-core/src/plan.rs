@@ -372,6 +372,14 @@ mod tests {
         // The 10-output layer of the shallow net: its delta below would have followed the rows
         // of the hidden layer.
         assert!(plan(&[(150, 784), (10, 150)], 64, 2)[1].side_by_side);
+        // At batch 16, only `∂W` would have been split (by its columns, one per input): the
+        // delta below's 16 samples are too few to share.
+        let batch_16 = plan(&deep, 16, 2);
+        assert!(matches!(
+            batch_16[1].delta_below,
+            Split::Columns { parts: 1, .. }
+        ));
+        assert!(batch_16[1].side_by_side);
         // Products below the threshold are split by no one.
         assert!(!plan(&deep, 8, 2).iter().any(|layer| layer.side_by_side));
         assert!(!one.iter().any(|layer| layer.side_by_side));
