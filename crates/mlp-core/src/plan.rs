@@ -63,8 +63,8 @@ pub(crate) struct LayerPlan {
     /// `∂L/∂W = Δ·Xᵀ` and `∂L/∂b = Δ·1`.
     pub(crate) gradients: Split,
     /// Whether the two products of back-propagation, `∂W` and the delta below, run side by side,
-    /// each whole on its own thread (each of the splits above then has one part), instead of one
-    /// after the other.
+    /// each whole on its own thread, instead of one after the other. (Above the first layer,
+    /// neither is ever split: both splits above have one part.)
     pub(crate) side_by_side: bool,
     /// Into how many row ranges the update of `W` and `b` is cut: a row split's, so that each
     /// thread updates the rows of `W` it reads in the forward pass.
@@ -158,11 +158,6 @@ impl StepPlan {
             } else {
                 columns(m, block_columns(n_out))
             };
-            let delta_below = if below_rows > 1 {
-                Split::Rows(below_rows)
-            } else {
-                columns(m, block_columns(n_in))
-            };
             // Split by columns, ∂W's columns (one per input) are independent: each thread reads
             // all of Δ and its rows of X.
             let gradients = if rows > 1 {
@@ -170,17 +165,20 @@ impl StepPlan {
             } else {
                 columns(n_in, usize::MAX)
             };
-            // Side by side wherever either product would have been split: each then runs as on
-            // one thread (the same blocks, so the same bits).
-            let side_by_side = has_below && (gradients.parts() > 1 || delta_below.parts() > 1);
-            let (delta_below, gradients) = if side_by_side {
-                let whole = |block_columns| Split::Columns {
-                    parts: 1,
-                    block_columns,
-                };
-                (whole(block_columns(n_in)), whole(usize::MAX))
+            // Above the first layer, ∂W and the delta below are never split: they run side by
+            // side, each whole on one thread, wherever splitting either would have paid (the delta
+            // would have followed the rows of the layer below, or its samples), else one after
+            // the other. Whole, each runs in the blocks of a one-thread step, so the same bits.
+            let whole = |block_columns| Split::Columns {
+                parts: 1,
+                block_columns,
+            };
+            let delta_below = whole(block_columns(n_in));
+            let (gradients, side_by_side) = if has_below {
+                let delta_split = below_rows > 1 || budget.column_parts(m, macs) > 1;
+                (whole(usize::MAX), delta_split || gradients.parts() > 1)
             } else {
-                (delta_below, gradients)
+                (gradients, false)
             };
             self.layers.push(LayerPlan {
                 forward,
