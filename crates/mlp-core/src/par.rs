@@ -423,15 +423,19 @@ mod tests {
         assert_eq!(starts(by_rows.as_mut().transpose_mut(), 3), [0, 50, 100]);
         let mut by_columns = Mat::<f64>::zeros(150, 784);
         assert_eq!(starts(by_columns.as_mut(), 2), [0, 80]);
-        let column = [0.0; 150];
-        assert_eq!(
-            (by_rows.as_ref().transpose(), &column[..]).row_alignment(),
-            16
-        );
-        assert_eq!(
-            (by_rows.as_ref().transpose(), None::<&[f64]>).row_alignment(),
-            1
-        );
+        let mut column = [0.0; 150];
+        let rows_then = |tail| (by_rows.as_ref().transpose(), tail);
+        assert_eq!(rows_then(Some(&column[..])).row_alignment(), 16);
+        assert_eq!(rows_then(None).row_alignment(), 1);
+        // Each kind of view on its own.
+        assert_eq!(by_rows.as_ref().transpose().row_alignment(), 1);
+        assert_eq!(by_columns.as_ref().row_alignment(), 16);
+        assert_eq!(by_rows.as_mut().transpose_mut().row_alignment(), 1);
+        assert_eq!(by_columns.as_mut().row_alignment(), 16);
+        assert_eq!((&column[..]).row_alignment(), 16);
+        assert_eq!((&mut column[..]).row_alignment(), 16);
+        assert_eq!(Some(by_columns.as_ref()).row_alignment(), 16);
+        assert_eq!(None::<&[f64]>.row_alignment(), 1);
     }
 
     /// `in_pool` runs its closure on a worker, nests, returns its value, and stops its helpers even
