@@ -433,7 +433,8 @@ mod tests {
         assert_eq!(by_rows.as_mut().transpose_mut().row_alignment(), 1);
         assert_eq!(by_columns.as_mut().row_alignment(), 16);
         assert_eq!((&column[..]).row_alignment(), 16);
-        assert_eq!((&mut column[..]).row_alignment(), 16);
+        let rows_to_write: &mut [f64] = &mut column;
+        assert_eq!(rows_to_write.row_alignment(), 16);
         assert_eq!(Some(by_columns.as_ref()).row_alignment(), 16);
         assert_eq!(None::<&[f64]>.row_alignment(), 1);
     }
