@@ -313,8 +313,8 @@ mod tests {
         (0..shapes.len()).map(|l| plan.layer(l)).collect()
     }
 
-    /// The shallow net at a training batch is split by rows where a layer is wide enough, and the
-    /// delta below follows the rows of the layer it belongs to; one thread splits nothing.
+    /// The shallow net at a training batch is split by rows where a layer is wide enough, and its
+    /// update follows the same rows; one thread splits nothing.
     #[test]
     fn training_batches_split_wide_layers_by_rows() {
         if rayon::current_num_threads() < 2 {
